@@ -1,0 +1,58 @@
+//! Emits one cfg per production backend that can apply to the target, and a warning when a
+//! backend feature is enabled on a target where it cannot (the backend is then left out).
+
+use std::env;
+
+/// A backend feature, the cfg it turns on, and the target OS families it applies to.
+struct Backend {
+    feature: &'static str,
+    cfg: &'static str,
+    target_os: &'static [&'static str],
+    what: &'static str,
+}
+
+const BACKENDS: &[Backend] = &[
+    Backend {
+        feature: "linux-calloop",
+        cfg: "us_linux_calloop",
+        target_os: &["linux", "android", "freebsd", "netbsd", "openbsd", "dragonfly"],
+        what: "Linux or a BSD",
+    },
+    Backend {
+        feature: "gcd",
+        cfg: "us_gcd",
+        target_os: &["macos", "ios", "tvos", "watchos", "visionos"],
+        what: "an Apple OS",
+    },
+    Backend {
+        feature: "win-threadpool",
+        cfg: "us_win_threadpool",
+        target_os: &["windows"],
+        what: "Windows",
+    },
+];
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let target = env::var("TARGET").unwrap_or_default();
+    for backend in BACKENDS {
+        println!("cargo::rustc-check-cfg=cfg({})", backend.cfg);
+        let env_name = format!(
+            "CARGO_FEATURE_{}",
+            backend.feature.to_uppercase().replace('-', "_")
+        );
+        if env::var_os(env_name).is_none() {
+            continue;
+        }
+        if backend.target_os.contains(&target_os.as_str()) {
+            println!("cargo::rustc-cfg={}", backend.cfg);
+        } else {
+            println!(
+                "cargo::warning=unified-scheduler: feature `{}` does nothing on target `{}`: it needs {}; \
+                 enable it only for that target (e.g. under [target.'cfg(...)'.dependencies])",
+                backend.feature, target, backend.what
+            );
+        }
+    }
+}

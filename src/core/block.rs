@@ -1,0 +1,105 @@
+//! Blocking helpers on `dyn Scheduler` (need `std`: they block an OS thread).
+
+use alloc::boxed::Box;
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::task::Context;
+use core::time::Duration;
+
+use super::Scheduler;
+
+impl dyn Scheduler {
+    /// Runs `future` to completion on the calling thread, parking while it waits.
+    ///
+    /// Under the `TestScheduler` this runs the other tasks and moves virtual time instead
+    /// of sleeping.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let a = scheduler.spawn(async { 20 });
+    /// let b = scheduler.spawn(async { 22 });
+    /// assert_eq!(scheduler.block(async { a.await + b.await }), 42);
+    /// ```
+    #[track_caller]
+    pub fn block<F: Future>(&self, future: F) -> F::Output {
+        let mut output = None;
+        let finished = {
+            let mut driver = pin!(async {
+                output = Some(future.await);
+            });
+            self.block_on(driver.as_mut(), None)
+        };
+        match output {
+            Some(output) if finished => output,
+            _ => panic!(
+                "the scheduler's `block_on` returned without finishing the future although \
+                 no timeout was given; that `Scheduler` implementation is wrong"
+            ),
+        }
+    }
+
+    /// Runs `future` on the calling thread for at most `timeout`: `Ok(output)` if it
+    /// finished, or `Err(future)` with the still-pending future, unharmed, so no work is
+    /// lost. The future is polled at least once, even with a zero timeout.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let slow = scheduler.timer(Duration::from_millis(20));
+    /// let slow = match scheduler.block_with_timeout(Duration::ZERO, slow) {
+    ///     Ok(()) => unreachable!("a 20 ms timer cannot be done at once"),
+    ///     Err(pending) => pending,
+    /// };
+    /// assert!(scheduler.block_with_timeout(Duration::from_secs(10), slow).is_ok());
+    /// ```
+    #[track_caller]
+    pub fn block_with_timeout<F: Future>(
+        &self,
+        timeout: Duration,
+        future: F,
+    ) -> Result<F::Output, Pin<Box<F>>> {
+        let mut future = Box::pin(future);
+        let mut output = None;
+        {
+            let mut driver = pin!(async {
+                output = Some(future.as_mut().await);
+            });
+            self.block_on(driver.as_mut(), Some(timeout));
+        }
+        output.ok_or(future)
+    }
+}
+
+/// The default [`Scheduler::block_on`]: poll, then park until woken or out of time.
+pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
+    scheduler: &S,
+    mut future: Pin<&mut dyn Future<Output = ()>>,
+    timeout: Option<Duration>,
+) -> bool {
+    let unparker = scheduler.unparker();
+    let mut cx = Context::from_waker(unparker.as_waker());
+    // `None` inside: the deadline is past what the clock can represent, i.e. never.
+    let deadline = timeout.map(|timeout| scheduler.now().checked_add(timeout));
+    loop {
+        if future.as_mut().poll(&mut cx).is_ready() {
+            return true;
+        }
+        let park_for = match deadline {
+            None | Some(None) => None,
+            Some(Some(deadline)) => {
+                let left = deadline.saturating_duration_since(scheduler.now());
+                if left.is_zero() {
+                    return false;
+                }
+                Some(left)
+            }
+        };
+        scheduler.park(park_for);
+    }
+}

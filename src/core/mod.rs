@@ -1,0 +1,25 @@
+//! The portable core: the `Scheduler` trait, tasks and the generic helpers.
+//!
+//! Needs only `alloc`; it never names a backend. The blocking helpers and the thread check of
+//! foreground tasks come with `std`.
+
+#[cfg(feature = "std")]
+mod block;
+mod metadata;
+mod scheduler;
+mod spawn;
+mod task;
+#[cfg(feature = "std")]
+mod thread_bound;
+mod time;
+mod unparker;
+
+pub use metadata::{TaskId, TaskLabel, TaskMetadata};
+pub use scheduler::{Runnable, Scheduler, TaskEnd, TaskRegistration};
+pub use spawn::ForegroundSafe;
+pub use task::{FallibleTask, Task};
+pub use time::Instant;
+pub use unparker::Unparker;
+
+#[cfg(feature = "std")]
+pub(crate) use thread_bound::current_thread_id;

@@ -1,0 +1,355 @@
+//! The object-safe `Scheduler` trait: the one interface every backend implements.
+
+use core::any::Any;
+use core::panic::Location;
+use core::time::Duration;
+
+use super::{Instant, TaskId, TaskLabel, TaskMetadata, Unparker};
+
+/// A runnable task: one poll of a spawned future, carrying its [`TaskMetadata`].
+///
+/// The spawn helpers on `dyn Scheduler` allocate it (one allocation per task, future
+/// included) and hand it to [`Scheduler::schedule`] whenever the task is woken.
+pub type Runnable = async_task::Runnable<TaskMetadata>;
+
+/// How a task's future ended, as reported to [`Scheduler::task_ended`].
+///
+/// ```
+/// use unified_scheduler::TaskEnd;
+/// assert_ne!(TaskEnd::Completed, TaskEnd::Cancelled);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskEnd {
+    /// The future returned a value.
+    Completed,
+    /// The future was dropped before it finished (its `Task` was dropped or cancelled).
+    Cancelled,
+    /// The future panicked; the panic message, when it was a string.
+    Panicked,
+}
+
+/// What a scheduler says when a task is spawned, from [`Scheduler::register_task`].
+///
+/// ```
+/// use unified_scheduler::{TaskId, TaskRegistration};
+///
+/// let untracked = TaskRegistration::untracked(TaskId::next_global());
+/// assert!(!untracked.track_end);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskRegistration {
+    /// The id the new task gets.
+    pub id: TaskId,
+    /// Whether the scheduler wants [`Scheduler::task_ended`] called when the future ends.
+    pub track_end: bool,
+}
+
+impl TaskRegistration {
+    /// A task the scheduler does not follow: no end report, no cost.
+    ///
+    /// ```
+    /// use unified_scheduler::{TaskId, TaskRegistration};
+    /// let id = TaskId::next_global();
+    /// assert_eq!(TaskRegistration::untracked(id).id, id);
+    /// ```
+    pub const fn untracked(id: TaskId) -> Self {
+        Self {
+            id,
+            track_end: false,
+        }
+    }
+
+    /// A task the scheduler follows until its future ends.
+    ///
+    /// ```
+    /// use unified_scheduler::{TaskId, TaskRegistration};
+    /// assert!(TaskRegistration::tracked(TaskId::from_raw(1).unwrap()).track_end);
+    /// ```
+    pub const fn tracked(id: TaskId) -> Self {
+        Self {
+            id,
+            track_end: true,
+        }
+    }
+}
+
+/// Where runnables go: the one object-safe interface of every backend.
+///
+/// Implementations only queue and run [`Runnable`]s; spawning, timers and blocking are
+/// generic helpers on `dyn Scheduler` (see [`spawn`](#method.spawn) and its siblings), so
+/// code holding an `Arc<dyn Scheduler>` works the same on a production dispatcher and on the
+/// deterministic `TestScheduler`.
+///
+/// The methods below the first eight have defaults that cost nothing; only schedulers that
+/// track tasks (the `TestScheduler`) or have their own notion of blocking override them.
+///
+/// # Example: a scheduler in a dozen lines
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, Instant};
+/// use unified_scheduler::{Runnable, Scheduler, Unparker};
+///
+/// #[derive(Default)]
+/// struct Fifo(Mutex<VecDeque<Runnable>>);
+///
+/// impl Scheduler for Fifo {
+///     fn schedule(&self, runnable: Runnable) {
+///         self.0.lock().unwrap().push_back(runnable);
+///     }
+///     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
+///         self.schedule(runnable) // a toy: no timers
+///     }
+///     fn park(&self, _timeout: Option<Duration>) -> bool {
+///         // Run what is queued, so `block` on this thread makes progress.
+///         while let Some(r) = self.0.lock().unwrap().pop_front() {
+///             r.run();
+///         }
+///         true
+///     }
+///     fn unparker(&self) -> Unparker {
+///         Unparker::from_waker(std::task::Waker::noop().clone())
+///     }
+///     fn is_main_thread(&self) -> bool {
+///         false
+///     }
+///     fn now(&self) -> Instant {
+///         Instant::now()
+///     }
+/// }
+///
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(Fifo::default());
+/// let task = scheduler.spawn(async { 6 * 7 });
+/// assert_eq!(scheduler.block(task), 42);
+/// ```
+pub trait Scheduler: Any + Send + Sync {
+    /// Queues a runnable to run on some thread of the scheduler's choosing.
+    ///
+    /// It may be called from any thread, including from inside a running task. It must not
+    /// run the runnable inline (the caller may hold locks) and must not drop it, or the task
+    /// is cancelled under its awaiter.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn(async { "ran" }); // calls `schedule` once
+    /// assert_eq!(queue.len(), 1);
+    /// queue.run_all();
+    /// assert!(task.is_finished());
+    /// ```
+    fn schedule(&self, runnable: Runnable);
+
+    /// Queues a runnable of a task spawned with a label. The default ignores the label.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler, TaskLabel};
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn_labeled(TaskLabel::new(), async { 1 });
+    /// queue.run_all();
+    /// assert_eq!(scheduler.block(task), 1);
+    /// ```
+    fn schedule_labeled(&self, runnable: Runnable, label: TaskLabel) {
+        let _ = label;
+        self.schedule(runnable);
+    }
+
+    /// Queues a runnable that must run on the main thread, in FIFO order with the other
+    /// foreground runnables.
+    ///
+    /// The default panics with a message naming the scheduler type: a scheduler without a
+    /// main thread cannot run `!Send` foreground work.
+    ///
+    /// ```should_panic
+    /// # use std::sync::Arc;
+    /// # use std::time::{Duration, Instant};
+    /// # use unified_scheduler::{Runnable, Scheduler, Unparker};
+    /// struct PoolOnly;
+    /// impl Scheduler for PoolOnly {
+    ///     fn schedule(&self, r: Runnable) { r.run(); }
+    ///     fn schedule_after(&self, _: Duration, r: Runnable) { r.run(); }
+    ///     fn park(&self, _: Option<Duration>) -> bool { true }
+    ///     fn unparker(&self) -> Unparker { Unparker::from_waker(std::task::Waker::noop().clone()) }
+    ///     fn is_main_thread(&self) -> bool { false }
+    ///     fn now(&self) -> Instant { Instant::now() }
+    /// }
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(PoolOnly);
+    /// // panics: "`rust_out::PoolOnly` has no main thread: ..."
+    /// let _task = scheduler.spawn_foreground(async {});
+    /// ```
+    #[track_caller]
+    fn schedule_foreground(&self, runnable: Runnable) {
+        let task = *runnable.metadata();
+        // Leak rather than drop: dropping a `!Send` future here could run its destructor on
+        // the wrong thread. The panic below is the bug report.
+        core::mem::forget(runnable);
+        panic!(
+            "`{}` has no main thread: it cannot run the foreground {task}; \
+             spawn it with `spawn` instead, or use a scheduler that has a main thread",
+            core::any::type_name::<Self>()
+        );
+    }
+
+    /// Queues a runnable to run once `delay` has passed on this scheduler's clock.
+    ///
+    /// Never early. A delay too large to represent must saturate (the runnable then never
+    /// fires), not overflow.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let timer = scheduler.timer(Duration::from_millis(1)); // calls `schedule_after`
+    /// scheduler.block(timer);
+    /// ```
+    fn schedule_after(&self, delay: Duration, runnable: Runnable);
+
+    /// Blocks the calling thread until unparked or `timeout` passes; `true` if it was
+    /// unparked. Schedulers that run work on the blocking thread (the `TestScheduler`, a
+    /// single-threaded queue) run it here.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// scheduler.unparker().unpark();
+    /// assert!(scheduler.park(Some(Duration::from_secs(5))));
+    /// assert!(!scheduler.park(Some(Duration::ZERO)));
+    /// ```
+    fn park(&self, timeout: Option<Duration>) -> bool;
+
+    /// The handle that ends a [`park`](Scheduler::park) of this scheduler.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let unparker = scheduler.unparker();
+    /// std::thread::spawn(move || unparker.unpark()).join().unwrap();
+    /// assert!(scheduler.park(None));
+    /// ```
+    fn unparker(&self) -> Unparker;
+
+    /// Whether the calling code runs on this scheduler's main thread.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// assert!(scheduler.is_main_thread());
+    /// let other = scheduler.clone();
+    /// assert!(!std::thread::spawn(move || other.is_main_thread()).join().unwrap());
+    /// ```
+    fn is_main_thread(&self) -> bool;
+
+    /// The scheduler's clock: real time in production, virtual time under test.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let a = scheduler.now();
+    /// assert!(scheduler.now() >= a);
+    /// ```
+    fn now(&self) -> Instant;
+
+    /// Picks the id of a task about to be spawned, and says whether to report its end.
+    ///
+    /// The default draws from the process-wide counter and asks for no report, so
+    /// production spawns pay for no tracking.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let reg = scheduler.register_task(None, core::panic::Location::caller());
+    /// assert!(!reg.track_end);
+    /// ```
+    fn register_task(
+        &self,
+        label: Option<TaskLabel>,
+        spawned_at: &'static Location<'static>,
+    ) -> TaskRegistration {
+        let _ = (label, spawned_at);
+        TaskRegistration::untracked(TaskId::next_global())
+    }
+
+    /// Told when the future of a task registered with `track_end` ends: completed,
+    /// cancelled (dropped) or panicked. The default does nothing.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler, TaskEnd, TaskId};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// scheduler.task_ended(TaskId::from_raw(1).unwrap(), TaskEnd::Completed); // ignored
+    /// ```
+    fn task_ended(&self, id: TaskId, end: TaskEnd) {
+        let _ = (id, end);
+    }
+
+    /// Whether the task is still running (spawned, and its future neither finished nor
+    /// dropped); `None` if this scheduler does not track tasks, which is the default.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let task = scheduler.spawn(async {});
+    /// assert_eq!(scheduler.is_task_running(task.id()), None);
+    /// ```
+    fn is_task_running(&self, id: TaskId) -> Option<bool> {
+        let _ = id;
+        None
+    }
+
+    /// How many CPUs work may be spread over: the machine's count with `std` (1 if it cannot
+    /// be read), 1 without.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// assert!(scheduler.num_cpus() >= 1);
+    /// ```
+    fn num_cpus(&self) -> usize {
+        #[cfg(feature = "std")]
+        {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            1
+        }
+    }
+
+    /// Drives `future` on the calling thread until it is ready (`true`) or `timeout` passes
+    /// (`false`). The `block` helpers call it; the default polls and then
+    /// [`park`](Scheduler::park)s with this scheduler's [`unparker`](Scheduler::unparker) as
+    /// the waker. Schedulers with their own notion of time override it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let mut never = std::future::pending::<()>();
+    /// let done = scheduler.block_on(core::pin::pin!(never), Some(Duration::from_millis(1)));
+    /// assert!(!done);
+    /// ```
+    #[cfg(feature = "std")]
+    fn block_on(
+        &self,
+        future: core::pin::Pin<&mut dyn core::future::Future<Output = ()>>,
+        timeout: Option<Duration>,
+    ) -> bool {
+        super::block::park_until_ready(self, future, timeout)
+    }
+}

@@ -1,0 +1,323 @@
+//! The generic helpers on `dyn Scheduler`: spawning, timers and downcasting.
+//!
+//! Each spawn is one allocation (async-task's, which holds the future, the output and the
+//! schedule closure). The closure holds a `Weak` reference, so queued tasks do not keep
+//! their scheduler alive: once it is dropped, a woken task is cancelled and its awaiter sees
+//! that, instead of a leak or a hang.
+
+use alloc::sync::{Arc, Weak};
+use core::any::Any;
+use core::future::Future;
+use core::panic::Location;
+use core::time::Duration;
+
+use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata};
+
+/// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
+/// keeps it on its thread; only `Send` futures without `std`, where no thread identity
+/// exists to check against.
+pub trait ForegroundSafe: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+#[cfg(feature = "std")]
+impl<T: ?Sized> sealed::Sealed for T {}
+#[cfg(feature = "std")]
+impl<T: ?Sized> ForegroundSafe for T {}
+#[cfg(not(feature = "std"))]
+impl<T: ?Sized + Send> sealed::Sealed for T {}
+#[cfg(not(feature = "std"))]
+impl<T: ?Sized + Send> ForegroundSafe for T {}
+
+/// Where a fresh runnable goes first.
+#[derive(Clone, Copy)]
+enum FirstRun {
+    Now,
+    After(Duration),
+}
+
+impl dyn Scheduler {
+    /// Spawns a `Send` future onto the scheduler's background threads.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let task = scheduler.spawn(async { "hello" });
+    /// assert_eq!(scheduler.block(task), "hello");
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(self: &Arc<Self>, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_background(self, future, None, FirstRun::Now, Location::caller())
+    }
+
+    /// Spawns a `Send` future with a label; every wake goes through
+    /// [`Scheduler::schedule_labeled`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler, TaskLabel};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let label = TaskLabel::new();
+    /// let task = scheduler.spawn_labeled(label, async { 7 });
+    /// assert_eq!(scheduler.block(task), 7);
+    /// ```
+    #[track_caller]
+    pub fn spawn_labeled<F>(self: &Arc<Self>, label: TaskLabel, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_background(self, future, Some(label), FirstRun::Now, Location::caller())
+    }
+
+    /// Spawns a future, which need not be `Send`, onto the main thread.
+    ///
+    /// The future is polled and dropped only on the calling thread; a scheduler that runs
+    /// it elsewhere gets a panic naming the task, never undefined behaviour. Panics at once if
+    /// the scheduler has no main thread.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let not_send = Rc::new(5);
+    /// let task = scheduler.spawn_foreground(async move { *not_send + 1 });
+    /// assert_eq!(scheduler.block(task), 6);
+    /// ```
+    #[track_caller]
+    pub fn spawn_foreground<F>(self: &Arc<Self>, future: F) -> Task<F::Output>
+    where
+        F: Future + ForegroundSafe + 'static,
+        F::Output: ForegroundSafe + 'static,
+    {
+        spawn_foreground(self, future, Location::caller())
+    }
+
+    /// A task that finishes once `duration` has passed on this scheduler's clock.
+    ///
+    /// `Duration::ZERO` is ready at once; durations too large for the clock saturate (the
+    /// timer then never fires) rather than overflow. Dropping the task cancels the timer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let start = scheduler.now();
+    /// scheduler.block(scheduler.timer(Duration::from_millis(2)));
+    /// assert!(scheduler.now() - start >= Duration::from_millis(2));
+    /// assert!(scheduler.timer(Duration::ZERO).is_finished());
+    /// ```
+    #[track_caller]
+    pub fn timer(self: &Arc<Self>, duration: Duration) -> Task<()> {
+        if duration.is_zero() {
+            return Task::ready(());
+        }
+        spawn_background(
+            self,
+            async {},
+            None,
+            FirstRun::After(duration),
+            Location::caller(),
+        )
+    }
+
+    /// The scheduler as its concrete type, if it is a `T`.
+    ///
+    /// This is how test-only operations reach the `TestScheduler` through an
+    /// `Arc<dyn Scheduler>` while staying no-ops on production schedulers.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// assert!(scheduler.downcast_ref::<QueueScheduler>().is_some());
+    /// ```
+    pub fn downcast_ref<T: Scheduler>(&self) -> Option<&T> {
+        (self as &dyn Any).downcast_ref::<T>()
+    }
+}
+
+fn builder(metadata: TaskMetadata) -> async_task::Builder<TaskMetadata> {
+    let builder = async_task::Builder::new().metadata(metadata);
+    #[cfg(feature = "std")]
+    let builder = builder.propagate_panic(true);
+    builder
+}
+
+fn spawn_background<F>(
+    scheduler: &Arc<dyn Scheduler>,
+    future: F,
+    label: Option<TaskLabel>,
+    first: FirstRun,
+    spawned_at: &'static Location<'static>,
+) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let registration = scheduler.register_task(label, spawned_at);
+    let metadata = TaskMetadata::new(registration.id, label, spawned_at, false);
+    let weak = Arc::downgrade(scheduler);
+    let schedule = move |runnable: Runnable| {
+        // No scheduler any more: dropping the runnable cancels the task.
+        if let Some(scheduler) = weak.upgrade() {
+            send_to(&*scheduler, runnable, label);
+        }
+    };
+    let (runnable, task) = if registration.track_end {
+        let tracked = tracked(future, Arc::downgrade(scheduler), registration.id);
+        builder(metadata).spawn(move |_| tracked, schedule)
+    } else {
+        builder(metadata).spawn(move |_| future, schedule)
+    };
+    match first {
+        FirstRun::Now => send_to(&**scheduler, runnable, label),
+        FirstRun::After(delay) => scheduler.schedule_after(delay, runnable),
+    }
+    Task::spawned(task)
+}
+
+fn send_to(scheduler: &dyn Scheduler, runnable: Runnable, label: Option<TaskLabel>) {
+    match label {
+        Some(label) => scheduler.schedule_labeled(runnable, label),
+        None => scheduler.schedule(runnable),
+    }
+}
+
+#[track_caller]
+fn spawn_foreground<F>(
+    scheduler: &Arc<dyn Scheduler>,
+    future: F,
+    spawned_at: &'static Location<'static>,
+) -> Task<F::Output>
+where
+    F: Future + ForegroundSafe + 'static,
+    F::Output: ForegroundSafe + 'static,
+{
+    let registration = scheduler.register_task(None, spawned_at);
+    let metadata = TaskMetadata::new(registration.id, None, spawned_at, true);
+    let weak = Arc::downgrade(scheduler);
+    #[cfg(feature = "std")]
+    let owner = super::thread_bound::current_thread_id();
+    let schedule = move |runnable: Runnable| match weak.upgrade() {
+        Some(scheduler) => scheduler.schedule_foreground(runnable),
+        None => {
+            // No scheduler any more. Dropping the runnable cancels the task, but only its
+            // own thread may drop a `!Send` future: elsewhere it is leaked.
+            #[cfg(feature = "std")]
+            if super::thread_bound::current_thread_id() != owner {
+                core::mem::forget(runnable);
+            }
+        }
+    };
+    let tracked_id = registration.track_end.then_some(registration.id);
+    let (runnable, task) = spawn_thread_bound(future, metadata, schedule, tracked_id, scheduler);
+    scheduler.schedule_foreground(runnable);
+    Task::spawned(task)
+}
+
+#[cfg(feature = "std")]
+fn spawn_thread_bound<F, S>(
+    future: F,
+    metadata: TaskMetadata,
+    schedule: S,
+    tracked_id: Option<TaskId>,
+    scheduler: &Arc<dyn Scheduler>,
+) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    use super::thread_bound::ThreadBound;
+    match tracked_id {
+        Some(id) => {
+            let future = ThreadBound::new(tracked(future, Arc::downgrade(scheduler), id), metadata);
+            // SAFETY: `ThreadBound` polls and drops the `!Send` future only on this thread
+            // (elsewhere it panics or leaks, never touching the future), so the runnable may
+            // travel; the future and output are `'static`; `schedule` is `Send + Sync`.
+            unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
+        }
+        None => {
+            let future = ThreadBound::new(future, metadata);
+            // SAFETY: as above.
+            unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
+        }
+    }
+}
+
+#[cfg(not(feature = "std"))]
+fn spawn_thread_bound<F, S>(
+    future: F,
+    metadata: TaskMetadata,
+    schedule: S,
+    tracked_id: Option<TaskId>,
+    scheduler: &Arc<dyn Scheduler>,
+) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    match tracked_id {
+        Some(id) => {
+            let future = tracked(future, Arc::downgrade(scheduler), id);
+            builder(metadata).spawn(move |_| future, schedule)
+        }
+        None => builder(metadata).spawn(move |_| future, schedule),
+    }
+}
+
+/// Reports how a tracked task's future ended when it is dropped.
+struct EndGuard {
+    scheduler: Weak<dyn Scheduler>,
+    id: TaskId,
+    end: TaskEnd,
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        if let Some(scheduler) = self.scheduler.upgrade() {
+            scheduler.task_ended(self.id, self.end);
+        }
+    }
+}
+
+/// `future`, reporting its end (completed, dropped or panicked) to the scheduler.
+async fn tracked<F: Future>(future: F, scheduler: Weak<dyn Scheduler>, id: TaskId) -> F::Output {
+    let mut guard = EndGuard {
+        scheduler,
+        id,
+        end: TaskEnd::Cancelled,
+    };
+    #[cfg(feature = "std")]
+    let output = {
+        use futures_lite::FutureExt;
+        match core::panic::AssertUnwindSafe(future).catch_unwind().await {
+            Ok(output) => output,
+            Err(panic) => {
+                guard.end = TaskEnd::Panicked;
+                drop(guard);
+                std::panic::resume_unwind(panic)
+            }
+        }
+    };
+    #[cfg(not(feature = "std"))]
+    let output = future.await;
+    guard.end = TaskEnd::Completed;
+    output
+}

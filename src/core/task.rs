@@ -1,0 +1,257 @@
+//! `Task<T>`: the handle to a spawned future's output.
+
+use core::fmt;
+use core::future::Future;
+use core::panic::Location;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use super::{TaskId, TaskMetadata};
+
+type RawTask<T> = async_task::FallibleTask<T, TaskMetadata>;
+
+/// A spawned task: a future that resolves to the task's output.
+///
+/// Dropping a `Task` cancels it: its future is dropped without running further. Call
+/// [`detach`](Task::detach) to let it run to completion unobserved instead. A panic inside
+/// the task reaches whoever awaits the `Task` (with `std`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use unified_scheduler::{QueueScheduler, Scheduler};
+///
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+/// let task = scheduler.spawn(async { 1 + 1 });
+/// assert_eq!(scheduler.block(task), 2);
+/// ```
+#[must_use = "dropping a Task cancels it; call `.detach()` to let it run in the background"]
+pub struct Task<T>(Inner<T>);
+
+enum Inner<T> {
+    Ready { id: TaskId, value: Option<T> },
+    Spawned { task: RawTask<T>, id: TaskId, spawned_at: &'static Location<'static> },
+}
+
+// The output is moved out, never pinned, so no pin projection reaches `T`.
+impl<T> Unpin for Task<T> {}
+
+impl<T> Task<T> {
+    pub(crate) fn spawned(task: async_task::Task<T, TaskMetadata>) -> Self {
+        let meta = *task.metadata();
+        Self(Inner::Spawned {
+            task: task.fallible(),
+            id: meta.id,
+            spawned_at: meta.spawned_at,
+        })
+    }
+
+    /// A task that is already finished with `value`; awaiting it yields `value` at once.
+    ///
+    /// ```
+    /// use futures_lite::future::block_on;
+    /// use unified_scheduler::Task;
+    ///
+    /// let task = Task::ready(5);
+    /// assert!(task.is_finished());
+    /// assert_eq!(block_on(task), 5);
+    /// ```
+    pub fn ready(value: T) -> Self {
+        Self(Inner::Ready {
+            id: TaskId::next_global(),
+            value: Some(value),
+        })
+    }
+
+    /// The task's id, as its scheduler knows it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let a = scheduler.spawn(async {});
+    /// let b = scheduler.spawn(async {});
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    pub fn id(&self) -> TaskId {
+        match &self.0 {
+            Inner::Ready { id, .. } | Inner::Spawned { id, .. } => *id,
+        }
+    }
+
+    /// Whether the task has finished (its output is ready, or it was cancelled).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn(async {});
+    /// assert!(!task.is_finished());
+    /// queue.run_all();
+    /// assert!(task.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        match &self.0 {
+            Inner::Ready { .. } => true,
+            Inner::Spawned { task, .. } => task.is_finished(),
+        }
+    }
+
+    /// Lets the task run to completion with nobody awaiting it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let ran = Arc::new(AtomicBool::new(false));
+    /// let flag = ran.clone();
+    /// scheduler.spawn(async move { flag.store(true, Ordering::SeqCst) }).detach();
+    /// queue.run_all();
+    /// assert!(ran.load(Ordering::SeqCst));
+    /// ```
+    pub fn detach(self) {
+        match self.0 {
+            Inner::Ready { .. } => {}
+            Inner::Spawned { task, .. } => task.detach(),
+        }
+    }
+
+    /// Cancels the task and waits until its future is dropped; `Some(output)` if it had
+    /// already finished.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn(std::future::pending::<()>());
+    /// queue.run_all();
+    /// assert_eq!(scheduler.block(task.cancel()), None);
+    /// ```
+    pub async fn cancel(self) -> Option<T> {
+        match self.0 {
+            Inner::Ready { value, .. } => value,
+            Inner::Spawned { task, .. } => task.cancel().await,
+        }
+    }
+
+    /// Turns the task into one whose output is `None` if it was cancelled (for instance
+    /// because its scheduler was dropped) instead of panicking.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    ///
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn(async { 3 }).fallible();
+    /// queue.clear(); // drops the queued runnable: the task is cancelled
+    /// assert_eq!(scheduler.block(task), None);
+    /// ```
+    pub fn fallible(self) -> FallibleTask<T> {
+        FallibleTask(self)
+    }
+
+    fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        match &mut self.0 {
+            Inner::Ready { value, .. } => Poll::Ready(value.take()),
+            Inner::Spawned { task, .. } => Pin::new(task).poll(cx),
+        }
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = T;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.poll_output(cx) {
+            Poll::Ready(Some(value)) => Poll::Ready(value),
+            Poll::Ready(None) => match &self.0 {
+                Inner::Ready { id, .. } => panic!("task {id} was polled after it completed"),
+                Inner::Spawned { id, spawned_at, .. } => panic!(
+                    "task {id} spawned at {spawned_at} was cancelled before it finished \
+                     (its scheduler dropped it, e.g. at shutdown), or was polled after it \
+                     completed; await `.fallible()` to get `None` instead of this panic"
+                ),
+            },
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Task");
+        d.field("id", &self.id());
+        if let Inner::Spawned { spawned_at, .. } = &self.0 {
+            d.field("spawned_at", spawned_at);
+        }
+        d.field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// A [`Task`] whose output is `None` when the task was cancelled; from [`Task::fallible`].
+///
+/// ```
+/// use futures_lite::future::block_on;
+/// use unified_scheduler::Task;
+///
+/// assert_eq!(block_on(Task::ready(1).fallible()), Some(1));
+/// ```
+#[must_use = "dropping a FallibleTask cancels it; call `.detach()` to let it run"]
+pub struct FallibleTask<T>(Task<T>);
+
+impl<T> FallibleTask<T> {
+    /// The task's id.
+    ///
+    /// ```
+    /// use unified_scheduler::Task;
+    /// let task = Task::ready(());
+    /// let id = task.id();
+    /// assert_eq!(task.fallible().id(), id);
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.0.id()
+    }
+
+    /// Lets the task run to completion with nobody awaiting it.
+    ///
+    /// ```
+    /// use unified_scheduler::Task;
+    /// Task::ready(()).fallible().detach();
+    /// ```
+    pub fn detach(self) {
+        self.0.detach()
+    }
+
+    /// Whether the task has finished or was cancelled.
+    ///
+    /// ```
+    /// use unified_scheduler::Task;
+    /// assert!(Task::ready(()).fallible().is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
+impl<T> Future for FallibleTask<T> {
+    type Output = Option<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.0.poll_output(cx)
+    }
+}
+
+impl<T> fmt::Debug for FallibleTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FallibleTask").field(&self.0).finish()
+    }
+}

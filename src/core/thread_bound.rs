@@ -1,0 +1,81 @@
+//! Keeps a `!Send` foreground future on the thread that spawned it.
+//!
+//! `spawn_foreground` hands its future to `async_task::Builder::spawn_unchecked`, which trusts
+//! the caller to poll and drop a `!Send` future only on its own thread. `ThreadBound` is how
+//! we keep that promise: every poll and the drop check the thread, and a wrong thread gets a
+//! panic naming the task and where it was spawned, never a data race.
+
+use core::future::Future;
+use core::mem::ManuallyDrop;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::thread::{self, ThreadId};
+
+use super::TaskMetadata;
+
+/// The calling thread's id, cached: `thread::current()` clones an `Arc` on every call.
+pub(crate) fn current_thread_id() -> ThreadId {
+    std::thread_local! {
+        static ID: ThreadId = thread::current().id();
+    }
+    // During thread-local destruction the cache is gone; ask the slow way.
+    ID.try_with(|id| *id).unwrap_or_else(|_| thread::current().id())
+}
+
+pub(crate) struct ThreadBound<F> {
+    future: ManuallyDrop<F>,
+    owner: ThreadId,
+    task: TaskMetadata,
+}
+
+impl<F> ThreadBound<F> {
+    pub(crate) fn new(future: F, task: TaskMetadata) -> Self {
+        Self {
+            future: ManuallyDrop::new(future),
+            owner: current_thread_id(),
+            task,
+        }
+    }
+
+    #[track_caller]
+    fn wrong_thread(&self, what: &str) -> ! {
+        let here = thread::current();
+        panic!(
+            "foreground {} was {what} on thread {:?} ({:?}), but it belongs to the thread \
+             that spawned it ({:?}); a foreground task must stay on its main thread",
+            self.task,
+            here.name().unwrap_or("<unnamed>"),
+            here.id(),
+            self.owner,
+        );
+    }
+}
+
+impl<F: Future> Future for ThreadBound<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        if current_thread_id() != self.owner {
+            self.wrong_thread("polled");
+        }
+        // SAFETY: `future` is structurally pinned: we never move it out of `self`, and it is
+        // dropped in place (in `Drop` below) or leaked, never moved after this pin.
+        let future = unsafe { self.map_unchecked_mut(|this| &mut *this.future) };
+        future.poll(cx)
+    }
+}
+
+impl<F> Drop for ThreadBound<F> {
+    fn drop(&mut self) {
+        if current_thread_id() != self.owner {
+            // Leak the future: running its destructor here would touch `!Send` state from
+            // the wrong thread. Report it unless we are already unwinding.
+            if !thread::panicking() {
+                self.wrong_thread("dropped");
+            }
+            return;
+        }
+        // SAFETY: we are on the owner thread, and `future` is dropped exactly once: here.
+        unsafe { ManuallyDrop::drop(&mut self.future) }
+    }
+}

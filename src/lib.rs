@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod core;
+#[cfg(feature = "std")]
+mod executor;
+#[cfg(feature = "std")]
+mod queue;
+#[cfg(feature = "std")]
+mod platform;
+mod sync;
+#[cfg(feature = "test-scheduler")]
+mod test_scheduler;
+mod timers;
+
+pub use crate::core::{
+    FallibleTask, ForegroundSafe, Instant, Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel,
+    TaskMetadata, TaskRegistration, Unparker,
+};
+#[cfg(feature = "std")]
+pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
+#[cfg(us_linux_calloop)]
+pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
+#[cfg(feature = "std")]
+pub use crate::queue::QueueScheduler;
+#[cfg(feature = "test-scheduler")]
+pub use crate::test_scheduler::{
+    LiveTask, RandomDelay, TestRng, TestScheduler, TestSchedulerConfig,
+};

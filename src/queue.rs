@@ -1,0 +1,231 @@
+//! `QueueScheduler`: the smallest real scheduler, driven by hand on one thread.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+use std::thread::{self, ThreadId};
+use std::time::Instant;
+
+use crate::sync::Mutex;
+use crate::timers::TimerHeap;
+use crate::{Runnable, Scheduler, Unparker};
+
+/// A single-threaded scheduler: runnables wait in one FIFO queue until the thread that
+/// created it (its main thread) runs them, with [`run_all`](QueueScheduler::run_all) or by
+/// blocking on a future.
+///
+/// It is the embeddable loop for programs that already own their main loop (call
+/// `run_all` once per iteration), a reference implementation of [`Scheduler`], and the
+/// scheduler this crate's examples use. Timers use real time.
+///
+/// ```
+/// use std::sync::Arc;
+/// use unified_scheduler::{QueueScheduler, Scheduler};
+///
+/// let queue = Arc::new(QueueScheduler::new());
+/// let scheduler: Arc<dyn Scheduler> = queue.clone();
+/// let task = scheduler.spawn(async { 1 });
+/// assert_eq!(queue.run_all(), 1);
+/// assert_eq!(scheduler.block(task), 1);
+/// ```
+pub struct QueueScheduler {
+    state: Mutex<State>,
+    parker: Mutex<parking::Parker>,
+    unparker: Unparker,
+    main_thread: ThreadId,
+}
+
+struct State {
+    ready: VecDeque<Runnable>,
+    timers: TimerHeap<Instant>,
+    /// Timers too far away for `Instant` to represent: they never fire.
+    never: Vec<Runnable>,
+}
+
+impl Default for QueueScheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QueueScheduler {
+    /// A scheduler whose main thread is the calling thread.
+    ///
+    /// ```
+    /// use unified_scheduler::QueueScheduler;
+    /// assert!(QueueScheduler::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        let (parker, unparker) = parking::pair();
+        Self {
+            state: Mutex::new(State {
+                ready: VecDeque::new(),
+                timers: TimerHeap::new(),
+                never: Vec::new(),
+            }),
+            parker: Mutex::new(parker),
+            unparker: Unparker::from(unparker),
+            main_thread: thread::current().id(),
+        }
+    }
+
+    /// How many runnables are ready to run.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// scheduler.spawn(async {}).detach();
+    /// assert_eq!(queue.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.state.lock().ready.len()
+    }
+
+    /// Whether no runnable is ready.
+    ///
+    /// ```
+    /// use unified_scheduler::QueueScheduler;
+    /// assert!(QueueScheduler::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs ready runnables, and timers that are due, until none is left; returns how many
+    /// ran. Work they spawn or wake runs too.
+    ///
+    /// # Panics
+    ///
+    /// If called from a thread other than the one that created the scheduler.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let inner = scheduler.clone();
+    /// scheduler.spawn(async move { inner.spawn(async {}).detach() }).detach();
+    /// assert_eq!(queue.run_all(), 2);
+    /// ```
+    #[track_caller]
+    pub fn run_all(&self) -> usize {
+        assert!(
+            self.is_main_thread(),
+            "QueueScheduler::run_all must be called on the thread that created the scheduler"
+        );
+        let mut ran = 0;
+        while let Some(runnable) = self.next_runnable() {
+            runnable.run();
+            ran += 1;
+        }
+        ran
+    }
+
+    /// Drops every queued runnable and timer: their tasks are cancelled, and awaiters see
+    /// that (`None` from a `FallibleTask`). Returns how many were dropped.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = queue.clone();
+    /// let task = scheduler.spawn(async {});
+    /// assert_eq!(queue.clear(), 1);
+    /// assert!(task.is_finished());
+    /// ```
+    pub fn clear(&self) -> usize {
+        let dropped = {
+            let mut state = self.state.lock();
+            let mut dropped: Vec<Runnable> = state.ready.drain(..).collect();
+            dropped.extend(state.timers.drain());
+            dropped.append(&mut state.never);
+            dropped
+        };
+        // Dropped outside the lock: dropping a task may wake others, which schedule.
+        let count = dropped.len();
+        drop(dropped);
+        count
+    }
+
+    fn next_runnable(&self) -> Option<Runnable> {
+        let mut state = self.state.lock();
+        if let Some(runnable) = state.ready.pop_front() {
+            return Some(runnable);
+        }
+        state
+            .timers
+            .pop_due(Instant::now())
+            .map(|(_, runnable)| runnable)
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        self.state.lock().timers.next_deadline()
+    }
+}
+
+impl Scheduler for QueueScheduler {
+    fn schedule(&self, runnable: Runnable) {
+        self.state.lock().ready.push_back(runnable);
+        self.unparker.unpark();
+    }
+
+    fn schedule_foreground(&self, runnable: Runnable) {
+        self.schedule(runnable);
+    }
+
+    fn schedule_after(&self, delay: Duration, runnable: Runnable) {
+        let mut state = self.state.lock();
+        match Instant::now().checked_add(delay) {
+            Some(deadline) => state.timers.push(deadline, runnable),
+            None => state.never.push(runnable),
+        }
+        drop(state);
+        self.unparker.unpark();
+    }
+
+    /// On the main thread, runs what is ready first; parks only when nothing is, waking
+    /// for the next timer.
+    fn park(&self, timeout: Option<Duration>) -> bool {
+        if self.is_main_thread() && self.run_all() > 0 {
+            return true;
+        }
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let wake_at = match (deadline, self.next_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let parker = self.parker.lock();
+        match wake_at {
+            Some(wake_at) => parker.park_deadline(wake_at),
+            None => {
+                parker.park();
+                true
+            }
+        }
+    }
+
+    fn unparker(&self) -> Unparker {
+        self.unparker.clone()
+    }
+
+    fn is_main_thread(&self) -> bool {
+        thread::current().id() == self.main_thread
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+impl fmt::Debug for QueueScheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        f.debug_struct("QueueScheduler")
+            .field("ready", &state.ready.len())
+            .field("timers", &state.timers.len())
+            .finish_non_exhaustive()
+    }
+}

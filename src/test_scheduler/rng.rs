@@ -1,0 +1,48 @@
+//! The one source of every choice the `TestScheduler` makes.
+//!
+//! The seed expansion and the range reduction are ours, not `rand`'s, so a schedule for a
+//! seed depends only on this file and ChaCha8: a dependency upgrade cannot reshuffle it.
+//! Changing anything here changes every schedule: a breaking change (say so in CHANGELOG).
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+/// A seeded ChaCha8 stream.
+pub(crate) struct SeededRng(ChaCha8Rng);
+
+impl SeededRng {
+    pub(crate) fn new(seed: u64) -> Self {
+        // SplitMix64 spreads the u64 over the 32-byte key.
+        let mut state = seed;
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        }
+        Self(ChaCha8Rng::from_seed(key))
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// A number in `0..n` (`n > 0`), by multiply-and-shift: one draw, no loop.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        debug_assert!(n > 0);
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// A number in `start..=end`.
+    pub(crate) fn in_range(&mut self, start: usize, end: usize) -> usize {
+        if end <= start {
+            return start;
+        }
+        match (end - start).checked_add(1) {
+            Some(span) => start + self.below(span),
+            None => self.next_u64() as usize, // the whole of usize
+        }
+    }
+}

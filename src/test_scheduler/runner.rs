@@ -1,0 +1,245 @@
+//! The test runners: run an async test body over seeds, name the failing seed, replay it.
+//!
+//! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
+//! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::future::Future;
+use core::panic::{AssertUnwindSafe, Location};
+use std::panic;
+
+use super::trace::Recording;
+use super::{LiveTask, TestScheduler, TestSchedulerConfig};
+use crate::Scheduler;
+
+impl TestScheduler {
+    /// Runs the async test `body` once, with seed 0 (or `SEED`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Scheduler, TestScheduler};
+    ///
+    /// TestScheduler::once(|test| async move {
+    ///     let scheduler: Arc<dyn Scheduler> = test;
+    ///     assert_eq!(scheduler.spawn(async { 1 }).await, 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn once<F, Fut>(body: F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        TestSchedulerConfig::new().run(body);
+    }
+
+    /// Runs the async test `body` with `seed` (or `SEED`).
+    ///
+    /// ```
+    /// use unified_scheduler::TestScheduler;
+    ///
+    /// TestScheduler::with_seed(17, |test| async move {
+    ///     assert_eq!(test.seed(), 17);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn with_seed<F, Fut>(seed: u64, body: F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        TestSchedulerConfig::new().seed(seed).run(body);
+    }
+
+    /// Runs the async test `body` once per seed `0..iterations` (or as `SEED` and
+    /// `ITERATIONS` say). The first failing seed stops the run: it is printed with the
+    /// command that replays it, and its panic goes on.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use unified_scheduler::TestScheduler;
+    ///
+    /// let runs = AtomicU64::new(0);
+    /// TestScheduler::many(10, |_test| {
+    ///     runs.fetch_add(1, Ordering::SeqCst);
+    ///     async {}
+    /// });
+    /// # if std::env::var_os("SEED").is_none() && std::env::var_os("ITERATIONS").is_none() {
+    /// assert_eq!(runs.load(Ordering::SeqCst), 10);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn many<F, Fut>(iterations: u64, body: F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        TestSchedulerConfig::new().run_many(iterations, body);
+    }
+}
+
+impl TestSchedulerConfig {
+    /// Runs the async test `body` once with this config (`SEED` overrides the seed).
+    ///
+    /// ```
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// TestSchedulerConfig::new().randomize_order(false).run(|test| async move {
+    ///     assert!(test.steps() == 0);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run<F, Fut>(self, body: F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let seed = self.seed;
+        self.run_seeds(seed, 1, body, Location::caller());
+    }
+
+    /// Runs the async test `body` once per seed, from this config's seed on, `iterations`
+    /// times (`SEED` and `ITERATIONS` override).
+    ///
+    /// ```
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// TestSchedulerConfig::new().seed(100).run_many(3, |test| async move {
+    ///     # if std::env::var_os("SEED").is_none() {
+    ///     assert!((100..103).contains(&test.seed()));
+    ///     # }
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run_many<F, Fut>(self, iterations: u64, body: F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let seed = self.seed;
+        self.run_seeds(seed, iterations, body, Location::caller());
+    }
+
+    fn run_seeds<F, Fut>(
+        mut self,
+        first_seed: u64,
+        iterations: u64,
+        mut body: F,
+        caller: &'static Location<'static>,
+    ) where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let env_seed = env_u64("SEED");
+        let env_iterations = env_u64("ITERATIONS");
+        let (first_seed, iterations) = match (env_seed, env_iterations) {
+            (Some(seed), None) => (seed, 1),
+            (seed, Some(iterations)) => (seed.unwrap_or(0), iterations),
+            (None, None) => (first_seed, iterations),
+        };
+        if std::env::var("CHECK_DETERMINISM").is_ok_and(|v| v != "0" && !v.is_empty()) {
+            self.check_determinism = true;
+        }
+        for seed in first_seed..first_seed.saturating_add(iterations) {
+            let config = self.clone().seed(seed);
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                if config.check_determinism {
+                    let first = run_one(config.clone(), &mut body, Recording::Record(Vec::new()));
+                    let Recording::Record(expected) = first else {
+                        unreachable!("a recording run returns its recording")
+                    };
+                    run_one(config.clone(), &mut body, Recording::Compare { expected });
+                } else {
+                    run_one(config.clone(), &mut body, Recording::Off);
+                }
+            }));
+            if let Err(panic) = outcome {
+                std::eprintln!(
+                    "\nTestScheduler: seed {seed} failed. Replay it with:\n    {}\n",
+                    replay_command(seed, caller)
+                );
+                panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
+/// Runs `body` for one seed; returns the recording it made.
+fn run_one<F, Fut>(config: TestSchedulerConfig, body: &mut F, recording: Recording) -> Recording
+where
+    F: FnMut(Arc<TestScheduler>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let test = Arc::new(TestScheduler::with_config(config));
+    test.lock().trace.recording = recording;
+    let scheduler: Arc<dyn Scheduler> = test.clone();
+    scheduler.block(body(test.clone()));
+    let (divergence, panicked, recording) = {
+        let mut state = test.lock();
+        let divergence = state.trace.finish();
+        let recording = core::mem::replace(&mut state.trace.recording, Recording::Off);
+        (divergence, state.panicked.first().copied(), recording)
+    };
+    // Break reference cycles (a task holding the scheduler) so nothing leaks across seeds.
+    test.clear();
+    if let Some(divergence) = divergence {
+        panic!(
+            "non-deterministic schedule for seed {}: {divergence}",
+            test.seed()
+        );
+    }
+    if let Some(task) = panicked {
+        panic_in_task(task);
+    }
+    recording
+}
+
+fn panic_in_task(task: LiveTask) -> ! {
+    panic!("{task} panicked (its message is printed above)");
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse() {
+        Ok(n) => Some(n),
+        Err(_) => panic!("env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"),
+    }
+}
+
+/// `SEED=n cargo test --test file -- test::name --exact`, as near as we can tell: the
+/// target from the runner's call site, the test name from libtest's thread name.
+fn replay_command(seed: u64, caller: &Location<'_>) -> String {
+    let file = caller.file().replace('\\', "/");
+    let stem = |path: &str| {
+        let first = path.split('/').next().unwrap_or(path);
+        first.trim_end_matches(".rs").to_string()
+    };
+    let (verb, target) = if let Some(rest) = after_dir(&file, "tests/") {
+        ("test", format!(" --test {}", stem(rest)))
+    } else if let Some(rest) = after_dir(&file, "examples/") {
+        ("run", format!(" --example {}", stem(rest)))
+    } else if let Some(rest) = after_dir(&file, "benches/") {
+        ("bench", format!(" --bench {}", stem(rest)))
+    } else {
+        ("test", String::from(" --lib"))
+    };
+    let test_name = std::thread::current()
+        .name()
+        .filter(|name| *name != "main")
+        .map(|name| format!(" -- {name} --exact"))
+        .unwrap_or_default();
+    let test_name = if verb == "run" { String::new() } else { test_name };
+    format!("SEED={seed} cargo {verb}{target}{test_name}")
+}
+
+fn after_dir<'a>(file: &'a str, dir: &str) -> Option<&'a str> {
+    if let Some(rest) = file.strip_prefix(dir) {
+        return Some(rest);
+    }
+    file.find(&format!("/{dir}")).map(|at| &file[at + 1 + dir.len()..])
+}
+

@@ -1,0 +1,87 @@
+//! The schedule as a sequence of decisions: a running fingerprint always, and, when the
+//! determinism check is on, the full list to compare a second run against.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::LiveTask;
+
+/// What the determinism check is doing in this run.
+pub(crate) enum Recording {
+    /// The check is off: only the fingerprint is kept.
+    Off,
+    /// First run of a seed: remember every step.
+    Record(Vec<LiveTask>),
+    /// Second run: compare each step with the first run's.
+    Compare { expected: Vec<LiveTask> },
+}
+
+pub(crate) struct Trace {
+    fingerprint: u64,
+    steps: u64,
+    pub(crate) recording: Recording,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Trace {
+    pub(crate) const fn new() -> Self {
+        Self {
+            fingerprint: FNV_OFFSET,
+            steps: 0,
+            recording: Recording::Off,
+        }
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Notes that `task` runs next. Returns a description of the divergence if this run
+    /// departs from the recorded one.
+    pub(crate) fn step(&mut self, task: LiveTask) -> Option<String> {
+        for byte in task.id.as_u64().to_le_bytes() {
+            self.fingerprint = (self.fingerprint ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
+        let step = self.steps;
+        self.steps += 1;
+        match &mut self.recording {
+            Recording::Off => None,
+            Recording::Record(steps) => {
+                steps.push(task);
+                None
+            }
+            Recording::Compare { expected } => match expected.get(step as usize) {
+                Some(first) if first.id == task.id && first.spawned_at == task.spawned_at => None,
+                Some(first) => Some(format!(
+                    "at step {step} the first run ran {first}, but this run ran {task}"
+                )),
+                None => Some(format!(
+                    "the first run ended after {} steps, but this run went on to run {task} \
+                     at step {step}",
+                    expected.len()
+                )),
+            },
+        }
+    }
+
+    /// After the run: a divergence if the second run stopped short of the first.
+    pub(crate) fn finish(&self) -> Option<String> {
+        match &self.recording {
+            Recording::Compare { expected } if (self.steps as usize) < expected.len() => {
+                Some(format!(
+                    "this run ended after {} steps, but the first run went on to run {} at \
+                     step {}",
+                    self.steps, expected[self.steps as usize], self.steps
+                ))
+            }
+            _ => None,
+        }
+    }
+}
