@@ -1,0 +1,1 @@
+//! Production dispatchers, one file per OS, each behind its own feature.
