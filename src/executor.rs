@@ -4,13 +4,13 @@
 //! `TestScheduler` by downcast and do nothing on any other scheduler, so the same app code
 //! runs in production and under test.
 
+use alloc::rc::Rc;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::pin::Pin;
 use core::time::Duration;
-use alloc::rc::Rc;
 
 use alloc::boxed::Box;
 

@@ -10,9 +10,9 @@ mod core;
 #[cfg(feature = "std")]
 mod executor;
 #[cfg(feature = "std")]
-mod queue;
-#[cfg(feature = "std")]
 mod platform;
+#[cfg(feature = "std")]
+mod queue;
 mod sync;
 #[cfg(feature = "test-scheduler")]
 mod test_scheduler;

@@ -3,10 +3,10 @@
 //! Poisoning is ignored: a panic inside a task is reported on its own path, and the state
 //! behind these locks stays consistent because no user code runs while they are held.
 
-#[cfg(feature = "std")]
-pub(crate) use self::std_lock::{Mutex, MutexGuard};
 #[cfg(not(feature = "std"))]
 pub(crate) use self::spin_lock::{Mutex, MutexGuard};
+#[cfg(feature = "std")]
+pub(crate) use self::std_lock::{Mutex, MutexGuard};
 
 #[cfg(feature = "std")]
 mod std_lock {
@@ -21,7 +21,9 @@ mod std_lock {
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
 }

@@ -28,8 +28,15 @@ type RawTask<T> = async_task::FallibleTask<T, TaskMetadata>;
 pub struct Task<T>(Inner<T>);
 
 enum Inner<T> {
-    Ready { id: TaskId, value: Option<T> },
-    Spawned { task: RawTask<T>, id: TaskId, spawned_at: &'static Location<'static> },
+    Ready {
+        id: TaskId,
+        value: Option<T>,
+    },
+    Spawned {
+        task: RawTask<T>,
+        id: TaskId,
+        spawned_at: &'static Location<'static>,
+    },
 }
 
 // The output is moved out, never pinned, so no pin projection reaches `T`.

@@ -2,8 +2,9 @@
 //!
 //! `spawn_foreground` hands its future to `async_task::Builder::spawn_unchecked`, which trusts
 //! the caller to poll and drop a `!Send` future only on its own thread. `ThreadBound` is how
-//! we keep that promise: every poll and the drop check the thread, and a wrong thread gets a
-//! panic naming the task and where it was spawned, never a data race.
+//! we keep that promise: every poll and the drop check the thread. A poll on the wrong thread
+//! panics naming the task and where it was spawned; a drop there leaks the future with a
+//! message on stderr. Never a data race.
 
 use core::future::Future;
 use core::mem::ManuallyDrop;
@@ -19,7 +20,8 @@ pub(crate) fn current_thread_id() -> ThreadId {
         static ID: ThreadId = thread::current().id();
     }
     // During thread-local destruction the cache is gone; ask the slow way.
-    ID.try_with(|id| *id).unwrap_or_else(|_| thread::current().id())
+    ID.try_with(|id| *id)
+        .unwrap_or_else(|_| thread::current().id())
 }
 
 pub(crate) struct ThreadBound<F> {
@@ -37,17 +39,16 @@ impl<F> ThreadBound<F> {
         }
     }
 
-    #[track_caller]
-    fn wrong_thread(&self, what: &str) -> ! {
+    fn misplaced(&self, what: &str) -> alloc::string::String {
         let here = thread::current();
-        panic!(
+        alloc::format!(
             "foreground {} was {what} on thread {:?} ({:?}), but it belongs to the thread \
              that spawned it ({:?}); a foreground task must stay on its main thread",
             self.task,
             here.name().unwrap_or("<unnamed>"),
             here.id(),
             self.owner,
-        );
+        )
     }
 }
 
@@ -56,7 +57,7 @@ impl<F: Future> Future for ThreadBound<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         if current_thread_id() != self.owner {
-            self.wrong_thread("polled");
+            panic!("{}", self.misplaced("polled"));
         }
         // SAFETY: `future` is structurally pinned: we never move it out of `self`, and it is
         // dropped in place (in `Drop` below) or leaked, never moved after this pin.
@@ -69,10 +70,12 @@ impl<F> Drop for ThreadBound<F> {
     fn drop(&mut self) {
         if current_thread_id() != self.owner {
             // Leak the future: running its destructor here would touch `!Send` state from
-            // the wrong thread. Report it unless we are already unwinding.
-            if !thread::panicking() {
-                self.wrong_thread("dropped");
-            }
+            // the wrong thread. We cannot panic either: async-task drops futures under an
+            // abort-on-unwind guard, so a panic here would abort the process. Say so instead.
+            std::eprintln!(
+                "unified-scheduler: {}; its future is leaked",
+                self.misplaced("dropped")
+            );
             return;
         }
         // SAFETY: we are on the owner thread, and `future` is dropped exactly once: here.

@@ -1,1 +1,34 @@
 //! Production dispatchers, one file per OS, each behind its own feature.
+//!
+//! # The contract every backend file follows
+//!
+//! A backend is one file (or one directory) that opens with *Implementation notes* and
+//! provides:
+//!
+//! - a public dispatcher type with `new()` (sensible defaults), a `*Config` for the knobs, and
+//!   `impl Scheduler`; `Debug` shows its queue lengths;
+//! - **background work** on a pool of threads (`schedule`): a panicking task never kills a
+//!   thread of the pool (the panic reaches the task's awaiter), and idle threads sleep
+//!   instead of spinning;
+//! - **foreground work** on the main thread, the thread that created the dispatcher
+//!   (`schedule_foreground`, `is_main_thread`): runnables run there in FIFO order, and a
+//!   foreground runnable is never run or dropped on any other thread (it is leaked instead,
+//!   with a comment saying so);
+//! - **timers** (`schedule_after`) that never fire early, fire in deadline order (ties in
+//!   the order they were scheduled), saturate on huge delays and never hold up the pool;
+//! - **blocking** (`park`, `unparker`, and so `block`/`block_with_timeout`) that parks the
+//!   calling thread; each backend documents whether blocking on the main thread runs
+//!   foreground work;
+//! - **shutdown** on drop: the pool's threads stop and are joined (without deadlock when the
+//!   last reference is dropped on one of them), queued runnables are dropped on a thread
+//!   their type allows, so awaiters see cancellation instead of a hang and nothing leaks
+//!   that could have been dropped;
+//! - the dispatcher's threads hold only its inner shared state, never the dispatcher itself,
+//!   so the user's last `Arc` decides when it shuts down.
+//!
+//! Platform types (calloop, windows-sys, libdispatch) stay out of the public API except
+//! where exposing them is the point. Every backend passes the generic conformance suite in
+//! `tests/conformance/`.
+
+#[cfg(us_linux_calloop)]
+pub(crate) mod linux;

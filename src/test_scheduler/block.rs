@@ -167,24 +167,39 @@ impl TestScheduler {
                 continue;
             }
             let mut state = self.lock();
-            match (state.timers.next_deadline(), deadline) {
-                (Some(timer), deadline) if deadline.is_none_or(|d| timer <= d) => {
+            if let Some(timer) = state.timers.next_deadline() {
+                if deadline.is_none_or(|deadline| timer <= deadline) {
                     state.elapsed = state.elapsed.max(timer);
                     continue;
                 }
-                (_, Some(deadline)) => {
-                    state.elapsed = state.elapsed.max(deadline);
-                    return false;
-                }
-                _ => {}
             }
             #[cfg(feature = "std")]
             if state.config.allow_parking {
+                // Wait for a real wake, for as long (in real time) as the timeout has left.
+                let left = deadline.map(|deadline| deadline.saturating_sub(state.elapsed));
                 drop(state);
-                if !woken.woken.load(Ordering::Acquire) {
-                    self.owner.parker.lock().park();
+                let parker = self.owner.parker.lock();
+                let unparked = match left {
+                    _ if woken.woken.load(Ordering::Acquire) => true,
+                    Some(left) => parker.park_timeout(left),
+                    None => {
+                        parker.park();
+                        true
+                    }
+                };
+                drop(parker);
+                if !unparked {
+                    let mut state = self.lock();
+                    if let Some(deadline) = deadline {
+                        state.elapsed = state.elapsed.max(deadline);
+                    }
+                    return false;
                 }
                 continue;
+            }
+            if let Some(deadline) = deadline {
+                state.elapsed = state.elapsed.max(deadline);
+                return false;
             }
             let report = stuck_report(&state);
             drop(state);
@@ -238,7 +253,10 @@ fn stuck_report(state: &State) -> String {
         let _ = write!(report, "\nwaiting for: {hint}");
     }
     for task in &state.panicked {
-        let _ = write!(report, "\nearlier, {task} panicked (its message is printed above)");
+        let _ = write!(
+            report,
+            "\nearlier, {task} panicked (its message is printed above)"
+        );
     }
     report.push_str(
         "\nIf the test waits for something outside the scheduler (a real thread, real I/O), \

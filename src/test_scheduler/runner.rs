@@ -206,7 +206,9 @@ fn env_u64(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;
     match value.trim().parse() {
         Ok(n) => Some(n),
-        Err(_) => panic!("env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"),
+        Err(_) => panic!(
+            "env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"
+        ),
     }
 }
 
@@ -232,7 +234,11 @@ fn replay_command(seed: u64, caller: &Location<'_>) -> String {
         .filter(|name| *name != "main")
         .map(|name| format!(" -- {name} --exact"))
         .unwrap_or_default();
-    let test_name = if verb == "run" { String::new() } else { test_name };
+    let test_name = if verb == "run" {
+        String::new()
+    } else {
+        test_name
+    };
     format!("SEED={seed} cargo {verb}{target}{test_name}")
 }
 
@@ -240,6 +246,6 @@ fn after_dir<'a>(file: &'a str, dir: &str) -> Option<&'a str> {
     if let Some(rest) = file.strip_prefix(dir) {
         return Some(rest);
     }
-    file.find(&format!("/{dir}")).map(|at| &file[at + 1 + dir.len()..])
+    file.find(&format!("/{dir}"))
+        .map(|at| &file[at + 1 + dir.len()..])
 }
-

@@ -96,7 +96,8 @@ impl TaskTable {
     }
 
     pub(crate) fn is_running(&self, id: TaskId) -> bool {
-        self.index(id).is_some_and(|index| self.slots[index].is_some())
+        self.index(id)
+            .is_some_and(|index| self.slots[index].is_some())
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = LiveTask> + '_ {
@@ -105,6 +106,8 @@ impl TaskTable {
 
     fn index(&self, id: TaskId) -> Option<usize> {
         let offset = id.as_u64().checked_sub(self.first)?;
-        usize::try_from(offset).ok().filter(|&i| i < self.slots.len())
+        usize::try_from(offset)
+            .ok()
+            .filter(|&i| i < self.slots.len())
     }
 }
