@@ -15,7 +15,14 @@ const BACKENDS: &[Backend] = &[
     Backend {
         feature: "linux-calloop",
         cfg: "us_linux_calloop",
-        target_os: &["linux", "android", "freebsd", "netbsd", "openbsd", "dragonfly"],
+        target_os: &[
+            "linux",
+            "android",
+            "freebsd",
+            "netbsd",
+            "openbsd",
+            "dragonfly",
+        ],
         what: "Linux or a BSD",
     },
     Backend {
