@@ -1,5 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
+// Keep std out of the portable core (tests, examples and benches may use std freely).
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
@@ -13,9 +19,11 @@ mod executor;
 mod platform;
 #[cfg(feature = "std")]
 mod queue;
+#[cfg(any(feature = "std", feature = "test-scheduler"))]
 mod sync;
 #[cfg(feature = "test-scheduler")]
 mod test_scheduler;
+#[cfg(any(feature = "std", feature = "test-scheduler"))]
 mod timers;
 
 pub use crate::core::{
@@ -28,6 +36,8 @@ pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
 pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
 #[cfg(feature = "std")]
 pub use crate::queue::QueueScheduler;
+#[cfg(all(feature = "test-scheduler", feature = "std"))]
+pub use crate::test_scheduler::SeedFailure;
 #[cfg(feature = "test-scheduler")]
 pub use crate::test_scheduler::{
     LiveTask, RandomDelay, TestRng, TestScheduler, TestSchedulerConfig,

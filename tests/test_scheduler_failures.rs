@@ -143,40 +143,38 @@ fn a_panic_in_an_awaited_task_reaches_the_test_body() {
     assert!(message.contains("awaited boom"), "{message}");
 }
 
-fn check_determinism(
-    body: impl FnMut(Arc<TestScheduler>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-) -> Option<String> {
-    let mut body = body;
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        TestSchedulerConfig::new()
-            .seed(1)
-            .check_determinism(true)
-            .run(|test| body(test))
-    }))
-    .err()
-    .map(|panic| common::panic_message(&*panic))
+/// Runs `body` twice for seed 1 with the determinism check on; the failure message, if any.
+fn check_determinism<F, Fut>(body: F) -> Option<String>
+where
+    F: FnMut(Arc<TestScheduler>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    TestSchedulerConfig::new()
+        .seed(1)
+        .check_determinism(true)
+        .try_run(body)
+        .err()
+        .map(|failure| failure.message)
 }
 
 #[test]
 fn the_determinism_check_catches_hash_map_iteration_order() {
     // Each run builds a HashMap with a fresh random hasher; the number of yields per task
     // follows the map's order, so the schedule follows the hasher, not the seed.
-    let message = check_determinism(|test| {
-        Box::pin(async move {
-            let scheduler: Arc<dyn Scheduler> = test.clone();
-            let map: HashMap<u32, u32> = (0..16).map(|k| (k, k)).collect();
-            for (&key, _value) in map.iter() {
-                let yields = key % 4;
-                scheduler
-                    .spawn(async move {
-                        for _ in 0..yields {
-                            futures_lite::future::yield_now().await;
-                        }
-                    })
-                    .detach();
-            }
-            test.run_until_parked();
-        })
+    let message = check_determinism(|test| async move {
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        let map: HashMap<u32, u32> = (0..16).map(|k| (k, k)).collect();
+        for (&key, _value) in map.iter() {
+            let yields = key % 4;
+            scheduler
+                .spawn(async move {
+                    for _ in 0..yields {
+                        futures_lite::future::yield_now().await;
+                    }
+                })
+                .detach();
+        }
+        test.run_until_parked();
     })
     .expect("two runs with different hash orders must differ");
     assert!(
@@ -191,20 +189,18 @@ fn the_determinism_check_catches_hash_map_iteration_order() {
 fn the_determinism_check_catches_real_time() {
     // Up to ten tries: two runs could, very rarely, see the same number of real-time polls.
     let caught = (0..10).find_map(|_| {
-        check_determinism(|test| {
-            Box::pin(async move {
-                let scheduler: Arc<dyn Scheduler> = test.clone();
-                let start = std::time::Instant::now();
-                scheduler
-                    .spawn(async move {
-                        while start.elapsed() < Duration::from_micros(300) {
-                            futures_lite::future::yield_now().await;
-                        }
-                    })
-                    .detach();
-                scheduler.spawn(async {}).detach();
-                test.run_until_parked();
-            })
+        check_determinism(|test| async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            let start = std::time::Instant::now();
+            scheduler
+                .spawn(async move {
+                    while start.elapsed() < Duration::from_micros(300) {
+                        futures_lite::future::yield_now().await;
+                    }
+                })
+                .detach();
+            scheduler.spawn(async {}).detach();
+            test.run_until_parked();
         })
     });
     let message = caught.expect("a schedule that follows real time must be caught");
@@ -213,15 +209,13 @@ fn the_determinism_check_catches_real_time() {
 
 #[test]
 fn the_determinism_check_catches_a_real_thread_waking_a_task() {
-    let message = check_determinism(|test| {
-        Box::pin(async move {
-            let scheduler: Arc<dyn Scheduler> = test.clone();
-            let (sender, receiver) = channel();
-            scheduler.spawn(receiver).detach();
-            test.run_until_parked();
-            std::thread::spawn(move || sender.send(1)).join().unwrap();
-            test.run_until_parked();
-        })
+    let message = check_determinism(|test| async move {
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        let (sender, receiver) = channel();
+        scheduler.spawn(receiver).detach();
+        test.run_until_parked();
+        std::thread::spawn(move || sender.send(1)).join().unwrap();
+        test.run_until_parked();
     })
     .expect("a foreign wake must be caught");
     assert!(message.contains("non-determinism"), "{message}");
@@ -229,22 +223,20 @@ fn the_determinism_check_catches_a_real_thread_waking_a_task() {
 
 #[test]
 fn a_deterministic_body_passes_the_determinism_check() {
-    let message = check_determinism(|test| {
-        Box::pin(async move {
-            let scheduler: Arc<dyn Scheduler> = test.clone();
-            for i in 0..10u32 {
-                let s = scheduler.clone();
-                scheduler
-                    .spawn(async move {
-                        for _ in 0..i % 3 {
-                            futures_lite::future::yield_now().await;
-                        }
-                        s.timer(Duration::from_millis(u64::from(i))).await;
-                    })
-                    .detach();
-            }
-            test.advance_clock(Duration::from_secs(1));
-        })
+    let message = check_determinism(|test| async move {
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        for i in 0..10u32 {
+            let s = scheduler.clone();
+            scheduler
+                .spawn(async move {
+                    for _ in 0..i % 3 {
+                        futures_lite::future::yield_now().await;
+                    }
+                    s.timer(Duration::from_millis(u64::from(i))).await;
+                })
+                .detach();
+        }
+        test.advance_clock(Duration::from_secs(1));
     });
     assert_eq!(message, None);
 }

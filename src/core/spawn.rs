@@ -16,7 +16,13 @@ use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata}
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
 /// keeps it on its thread; only `Send` futures without `std`, where no thread identity
 /// exists to check against.
+#[cfg(feature = "std")]
 pub trait ForegroundSafe: sealed::Sealed {}
+/// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
+/// keeps it on its thread; only `Send` futures without `std`, where no thread identity
+/// exists to check against.
+#[cfg(not(feature = "std"))]
+pub trait ForegroundSafe: sealed::Sealed + Send {}
 
 mod sealed {
     pub trait Sealed {}

@@ -23,6 +23,8 @@ use core::time::Duration;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
+#[cfg(feature = "std")]
+pub use runner::SeedFailure;
 pub use tasks::LiveTask;
 
 use crate::sync::{Mutex, MutexGuard};
@@ -62,6 +64,7 @@ pub struct TestScheduler {
     running_background: AtomicBool,
     /// What `Scheduler::park` waits for; set by `Scheduler::unparker`.
     unparked: Arc<block::WakeFlag>,
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // no threads to tell apart
     owner: block::Owner,
 }
 

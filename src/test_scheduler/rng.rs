@@ -36,6 +36,7 @@ impl SeededRng {
     }
 
     /// A number in `start..=end`.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // for `block_with_timeout`
     pub(crate) fn in_range(&mut self, start: usize, end: usize) -> usize {
         if end <= start {
             return start;

@@ -3,10 +3,12 @@
 //! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
 //! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 use core::future::Future;
 use core::panic::{AssertUnwindSafe, Location};
 use std::panic;
@@ -16,6 +18,39 @@ use super::{LiveTask, TestScheduler, TestSchedulerConfig};
 use crate::Scheduler;
 
 impl TestScheduler {
+    /// A [`BackgroundExecutor`](crate::BackgroundExecutor) over this scheduler.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::TestScheduler;
+    ///
+    /// let test = Arc::new(TestScheduler::new());
+    /// let task = test.background().spawn(async { 1 });
+    /// test.run_until_parked();
+    /// assert!(task.is_finished());
+    /// ```
+    pub fn background(self: &Arc<Self>) -> crate::BackgroundExecutor {
+        crate::BackgroundExecutor::new(self.clone())
+    }
+
+    /// A [`ForegroundExecutor`](crate::ForegroundExecutor) over this scheduler, for the
+    /// calling (main) thread.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::sync::Arc;
+    /// use unified_scheduler::TestScheduler;
+    ///
+    /// let test = Arc::new(TestScheduler::new());
+    /// let local = Rc::new(1);
+    /// let task = test.foreground().spawn(async move { *local });
+    /// test.run_until_parked();
+    /// assert!(task.is_finished());
+    /// ```
+    pub fn foreground(self: &Arc<Self>) -> crate::ForegroundExecutor {
+        crate::ForegroundExecutor::new(self.clone())
+    }
+
     /// Runs the async test `body` once, with seed 0 (or `SEED`).
     ///
     /// ```
@@ -98,8 +133,9 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let seed = self.seed;
-        self.run_seeds(seed, 1, body, Location::caller());
+        if let Err(failure) = self.try_run(body) {
+            failure.report_and_resume();
+        }
     }
 
     /// Runs the async test `body` once per seed, from this config's seed on, `iterations`
@@ -120,8 +156,58 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
+        if let Err(failure) = self.try_run_many(iterations, body) {
+            failure.report_and_resume();
+        }
+    }
+
+    /// Like [`run`](Self::run), but hands the failure back instead of printing it and
+    /// panicking.
+    ///
+    /// ```
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let failure = TestSchedulerConfig::new().seed(4).try_run(|_test| async {
+    ///     panic!("broken");
+    /// });
+    /// # if std::env::var_os("SEED").is_none() {
+    /// let failure = failure.unwrap_err();
+    /// assert_eq!(failure.seed, 4);
+    /// assert_eq!(failure.message, "broken");
+    /// assert!(failure.replay_command.starts_with("SEED=4 cargo "));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn try_run<F, Fut>(self, body: F) -> Result<(), SeedFailure>
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let seed = self.seed;
-        self.run_seeds(seed, iterations, body, Location::caller());
+        self.run_seeds(seed, 1, body, Location::caller())
+    }
+
+    /// Like [`run_many`](Self::run_many), but hands the first failure back instead of
+    /// printing it and panicking.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Scheduler, TestSchedulerConfig};
+    ///
+    /// let outcome = TestSchedulerConfig::new().try_run_many(5, |test| async move {
+    ///     let scheduler: Arc<dyn Scheduler> = test;
+    ///     assert_eq!(scheduler.spawn(async { 1 }).await, 1);
+    /// });
+    /// assert!(outcome.is_ok());
+    /// ```
+    #[track_caller]
+    pub fn try_run_many<F, Fut>(self, iterations: u64, body: F) -> Result<(), SeedFailure>
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let seed = self.seed;
+        self.run_seeds(seed, iterations, body, Location::caller())
     }
 
     fn run_seeds<F, Fut>(
@@ -130,7 +216,8 @@ impl TestSchedulerConfig {
         iterations: u64,
         mut body: F,
         caller: &'static Location<'static>,
-    ) where
+    ) -> Result<(), SeedFailure>
+    where
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
@@ -158,13 +245,87 @@ impl TestSchedulerConfig {
                 }
             }));
             if let Err(panic) = outcome {
-                std::eprintln!(
-                    "\nTestScheduler: seed {seed} failed. Replay it with:\n    {}\n",
-                    replay_command(seed, caller)
-                );
-                panic::resume_unwind(panic);
+                return Err(SeedFailure {
+                    seed,
+                    replay_command: replay_command(seed, caller),
+                    message: panic_message(&*panic),
+                    panic,
+                });
             }
         }
+        Ok(())
+    }
+}
+
+/// A seed whose run failed, from [`TestSchedulerConfig::try_run`] and
+/// [`try_run_many`](TestSchedulerConfig::try_run_many).
+///
+/// ```
+/// use unified_scheduler::TestSchedulerConfig;
+///
+/// let failure = TestSchedulerConfig::new()
+///     .try_run_many(10, |test| async move { assert!(test.seed() < 3, "too big") })
+///     .unwrap_err();
+/// # if std::env::var_os("SEED").is_none() && std::env::var_os("ITERATIONS").is_none() {
+/// assert_eq!(failure.seed, 3);
+/// assert!(failure.to_string().starts_with("seed 3 failed: too big"));
+/// # }
+/// ```
+#[derive(thiserror::Error)]
+#[error("seed {seed} failed: {message}; replay with `{replay_command}`")]
+#[non_exhaustive]
+pub struct SeedFailure {
+    /// The failing seed.
+    pub seed: u64,
+    /// The one-line command that replays it, e.g. `SEED=17 cargo test --test foo -- bar --exact`.
+    pub replay_command: String,
+    /// The panic message (or a placeholder when the panic was not a string).
+    pub message: String,
+    panic: Box<dyn Any + Send>,
+}
+
+impl SeedFailure {
+    /// Goes on with the original panic, as the panicking runners do.
+    ///
+    /// ```should_panic
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let failure = TestSchedulerConfig::new()
+    ///     .try_run(|_test| async { panic!("original") })
+    ///     .unwrap_err();
+    /// failure.resume(); // panics with "original"
+    /// ```
+    pub fn resume(self) -> ! {
+        panic::resume_unwind(self.panic)
+    }
+
+    fn report_and_resume(self) -> ! {
+        std::eprintln!(
+            "\nTestScheduler: seed {} failed. Replay it with:\n    {}\n",
+            self.seed,
+            self.replay_command
+        );
+        self.resume()
+    }
+}
+
+impl core::fmt::Debug for SeedFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SeedFailure")
+            .field("seed", &self.seed)
+            .field("replay_command", &self.replay_command)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        String::from(*message)
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        String::from("<a panic without a string message>")
     }
 }
 

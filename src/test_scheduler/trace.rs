@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 
 use super::LiveTask;
 
-/// What the determinism check is doing in this run.
+/// What the determinism check is doing in this run (the runners, which need `std`, set it).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) enum Recording {
     /// The check is off: only the fingerprint is kept.
     Off,
@@ -72,6 +73,7 @@ impl Trace {
     }
 
     /// After the run: a divergence if the second run stopped short of the first.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn finish(&self) -> Option<String> {
         match &self.recording {
             Recording::Compare { expected } if (self.steps as usize) < expected.len() => {

@@ -1,0 +1,460 @@
+//! The behaviour every `Scheduler` must have, written once.
+//!
+//! Each property is a function taking a factory of fresh schedulers; a backend's test file
+//! stamps the properties that apply to it with [`stamp!`]:
+//!
+//! ```ignore
+//! mod conformance;
+//! fn make() -> Arc<dyn Scheduler> { Arc::new(MyDispatcher::new()) }
+//! conformance::stamp!(make; spawn_and_await, many_tasks, timer_zero);
+//! ```
+//!
+//! The factory is called on the test's thread, which becomes the scheduler's main thread.
+//! Every wait is bounded by [`LIMIT`]: a lost wakeup fails the test instead of hanging it.
+//! Properties that only make sense for multi-threaded backends say so.
+
+// Each backend stamps the properties that apply to it, so some go unused in some binaries.
+#![allow(dead_code)]
+
+pub mod util;
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use unified_scheduler::{Scheduler, Task};
+
+pub use self::util::{Counter, DropCounter, Gate, LIMIT, wait};
+
+/// Makes a fresh scheduler whose main thread is the calling thread.
+pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
+
+/// Stamps `#[test]` functions, one per named property, each calling the property with the
+/// factory.
+#[macro_export]
+macro_rules! stamp {
+    ($make:path; $($property:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $property() {
+                $crate::conformance::$property(&$make)
+            }
+        )+
+    };
+}
+pub use stamp;
+
+/// Scales a count down under miri, which is orders of magnitude slower.
+pub fn scaled(n: usize) -> usize {
+    if cfg!(miri) { (n / 100).max(2) } else { n }
+}
+
+/// `spawn` runs the future and `block` returns its output.
+pub fn spawn_and_await(make: Factory<'_>) {
+    let s = make();
+    let task = s.spawn(async { 6 * 7 });
+    assert_eq!(s.block(task), 42);
+    let (a, b) = (s.spawn(async { "a" }), s.spawn(async { "b" }));
+    assert_eq!(s.block(async { (a.await, b.await) }), ("a", "b"));
+}
+
+/// Many tasks all run, each exactly once.
+pub fn many_tasks(make: Factory<'_>) {
+    let s = make();
+    let n = scaled(10_000);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<Task<usize>> = (0..n)
+        .map(|i| {
+            let runs = runs.clone();
+            s.spawn(async move {
+                runs.fetch_add(1, Ordering::Relaxed);
+                i
+            })
+        })
+        .collect();
+    let sum = s.block(async move {
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await;
+        }
+        sum
+    });
+    assert_eq!(sum, n * (n - 1) / 2);
+    assert_eq!(runs.load(Ordering::Relaxed), n);
+}
+
+/// Tasks spawn tasks (through a clone of the `Arc`), and awaiting them from inside works.
+pub fn spawn_from_inside(make: Factory<'_>) {
+    let s = make();
+    let inner = s.clone();
+    let n = scaled(1_000);
+    let outer = s.spawn(async move {
+        let tasks: Vec<Task<usize>> = (0..n).map(|i| inner.spawn(async move { i })).collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await;
+        }
+        sum
+    });
+    assert_eq!(s.block(outer), n * (n - 1) / 2);
+}
+
+/// A chain of tasks, each spawning and awaiting the next.
+pub fn spawn_chain(make: Factory<'_>) {
+    fn chain(s: Arc<dyn Scheduler>, depth: usize) -> Task<usize> {
+        let inner = s.clone();
+        s.spawn(async move {
+            if depth == 0 {
+                0
+            } else {
+                chain(inner, depth - 1).await + 1
+            }
+        })
+    }
+    let s = make();
+    let depth = scaled(100);
+    assert_eq!(s.block(chain(s.clone(), depth)), depth);
+}
+
+/// Foreground tasks run on the main thread, and may hold `!Send` state.
+pub fn foreground_runs_on_main_thread(make: Factory<'_>) {
+    let s = make();
+    let main = thread::current().id();
+    let not_send = Rc::new(RefCell::new(0));
+    let inner = s.clone();
+    let state = not_send.clone();
+    let task = s.spawn_foreground(async move {
+        *state.borrow_mut() += 1;
+        (thread::current().id(), inner.is_main_thread())
+    });
+    assert_eq!(s.block(task), (main, true));
+    assert_eq!(*not_send.borrow(), 1);
+}
+
+/// Foreground tasks run in the order they were spawned.
+pub fn foreground_fifo(make: Factory<'_>) {
+    let s = make();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let n = scaled(200);
+    let tasks: Vec<Task<()>> = (0..n)
+        .map(|i| {
+            let log = log.clone();
+            s.spawn_foreground(async move { log.borrow_mut().push(i) })
+        })
+        .collect();
+    s.block(async move {
+        for task in tasks {
+            task.await;
+        }
+    });
+    assert_eq!(*log.borrow(), (0..n).collect::<Vec<_>>());
+}
+
+/// Multi-threaded backends: background tasks run off the main thread, where
+/// `is_main_thread` is false.
+pub fn background_runs_off_main_thread(make: Factory<'_>) {
+    let s = make();
+    let main = thread::current().id();
+    let inner = s.clone();
+    let task = s.spawn(async move { (thread::current().id(), inner.is_main_thread()) });
+    let (thread, is_main) = s.block(task);
+    assert_ne!(thread, main);
+    assert!(!is_main);
+}
+
+/// `is_main_thread` is true on the creating thread and false on any other thread.
+pub fn is_main_thread(make: Factory<'_>) {
+    let s = make();
+    assert!(s.is_main_thread());
+    let other = s.clone();
+    assert!(
+        !thread::spawn(move || other.is_main_thread())
+            .join()
+            .unwrap()
+    );
+}
+
+/// A timer never completes before its duration has passed on the scheduler's clock.
+pub fn timers_never_early(make: Factory<'_>) {
+    let s = make();
+    let durations = [1u64, 2, 3, 5, 8, 13, 21].map(Duration::from_millis);
+    let tasks: Vec<Task<(Duration, Duration)>> = durations
+        .iter()
+        .map(|&d| {
+            let inner = s.clone();
+            s.spawn(async move {
+                let start = inner.now();
+                inner.timer(d).await;
+                (d, inner.now() - start)
+            })
+        })
+        .collect();
+    for (asked, took) in s.block(async move {
+        let mut out = Vec::new();
+        for task in tasks {
+            out.push(task.await);
+        }
+        out
+    }) {
+        assert!(took >= asked, "a {asked:?} timer fired after {took:?}");
+    }
+    let start = s.now();
+    s.block(s.timer(Duration::from_millis(5)));
+    assert!(s.now() - start >= Duration::from_millis(5));
+}
+
+/// Timers complete in deadline order, ties in the order they were set. Backends whose
+/// background tasks run in parallel pass a factory with a single worker here: completion
+/// order on parallel workers is not defined, the order timers are handed over is.
+pub fn timers_in_order(make: Factory<'_>) {
+    let s = make();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let record = |name: &'static str, timer: Task<()>| {
+        let log = log.clone();
+        s.spawn(async move {
+            timer.await;
+            log.lock().unwrap().push(name);
+        })
+    };
+    // Set later but due much sooner: fires first.
+    let long = record("long", s.timer(Duration::from_millis(150)));
+    let short = record("short", s.timer(Duration::from_millis(1)));
+    // Increasing durations set in order: increasing deadlines; equal ones: FIFO.
+    let a = record("a", s.timer(Duration::from_millis(20)));
+    let b = record("b", s.timer(Duration::from_millis(20)));
+    let c = record("c", s.timer(Duration::from_millis(21)));
+    let d = record("d", s.timer(Duration::from_millis(30)));
+    s.block(async move {
+        for task in [long, short, a, b, c, d] {
+            task.await;
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), ["short", "a", "b", "c", "d", "long"]);
+}
+
+/// `timer(ZERO)` is ready at once; a huge timer saturates instead of overflowing.
+pub fn timer_zero_and_huge(make: Factory<'_>) {
+    let s = make();
+    let zero = s.timer(Duration::ZERO);
+    assert!(zero.is_finished());
+    s.block(zero);
+    let huge = s.timer(Duration::MAX);
+    let huge = s
+        .block_with_timeout(Duration::from_millis(5), huge)
+        .expect_err("a Duration::MAX timer cannot fire");
+    drop(huge);
+}
+
+/// Dropping a `Task` drops its future without running it further.
+pub fn cancel_by_drop(make: Factory<'_>) {
+    let s = make();
+    let gate = Gate::new();
+    let dropped = Counter::new();
+    let ran_on = Arc::new(AtomicBool::new(false));
+    let guard = DropCounter::new(&dropped);
+    let (opened, ran) = (gate.clone(), ran_on.clone());
+    let task = s.spawn(async move {
+        let _guard = guard;
+        opened.wait().await;
+        ran.store(true, Ordering::SeqCst);
+    });
+    drop(task);
+    gate.open();
+    // The future is dropped, on the backend's own schedule.
+    s.block(dropped.reached(1));
+    assert!(!ran_on.load(Ordering::SeqCst), "a cancelled task ran on");
+}
+
+/// Dropping a foreground `Task` drops its future on the main thread without running it.
+pub fn cancel_foreground_by_drop(make: Factory<'_>) {
+    let s = make();
+    let gate = Gate::new();
+    let dropped = Counter::new();
+    let main = thread::current().id();
+    let dropped_on = Arc::new(Mutex::new(None));
+    let ran = Rc::new(RefCell::new(false));
+    let guard = util::OnDrop::new({
+        let dropped = dropped.clone();
+        let dropped_on = dropped_on.clone();
+        move || {
+            *dropped_on.lock().unwrap() = Some(thread::current().id());
+            dropped.add(1);
+        }
+    });
+    let (opened, ran_in) = (gate.clone(), ran.clone());
+    let task = s.spawn_foreground(async move {
+        let _guard = guard;
+        opened.wait().await;
+        *ran_in.borrow_mut() = true;
+    });
+    drop(task);
+    gate.open();
+    s.block(dropped.reached(1));
+    assert!(!*ran.borrow(), "a cancelled foreground task ran on");
+    assert_eq!(*dropped_on.lock().unwrap(), Some(main));
+}
+
+/// A detached task runs to completion with nobody awaiting it.
+pub fn detach(make: Factory<'_>) {
+    let s = make();
+    let done = Counter::new();
+    let inner = s.clone();
+    let signal = done.clone();
+    s.spawn(async move {
+        inner.timer(Duration::from_millis(1)).await;
+        signal.add(1);
+    })
+    .detach();
+    s.block(done.reached(1));
+}
+
+/// A panic inside a task reaches its awaiter; the scheduler keeps working afterwards, even
+/// after more panicking tasks than it has threads.
+pub fn panics_reach_the_awaiter(make: Factory<'_>) {
+    let s = make();
+    let task = s.spawn(async { panic!("boom in a task") });
+    let caught = catch_unwind(AssertUnwindSafe(|| s.block(task))).expect_err("no panic");
+    let message = caught
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| caught.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(message, Some("boom in a task"));
+    let n = 4 * s.num_cpus() + 4;
+    for _ in 0..n {
+        s.spawn(async { panic!("detached boom") }).detach();
+    }
+    let tasks: Vec<Task<usize>> = (0..n).map(|i| s.spawn(async move { i })).collect();
+    let sum = s.block(async move {
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await;
+        }
+        sum
+    });
+    assert_eq!(sum, n * (n - 1) / 2);
+}
+
+/// `block` waits for the future; `block_with_timeout` hands back a pending future unharmed.
+pub fn block_and_block_with_timeout(make: Factory<'_>) {
+    let s = make();
+    assert_eq!(s.block(async { 7 }), 7);
+    let gate = Gate::new();
+    let opened = gate.clone();
+    let pending = async move {
+        opened.wait().await;
+        "finished"
+    };
+    let pending = s
+        .block_with_timeout(Duration::from_millis(5), pending)
+        .expect_err("the gate is closed");
+    let pending = s
+        .block_with_timeout(Duration::ZERO, pending)
+        .expect_err("the gate is still closed");
+    let opener = gate.clone();
+    let opener = thread::spawn(move || opener.open());
+    assert_eq!(s.block_with_timeout(LIMIT, pending).ok(), Some("finished"));
+    opener.join().unwrap();
+    // A task finishing on another thread wakes the blocked thread.
+    let inner = s.clone();
+    let task = s.spawn(async move {
+        inner.timer(Duration::from_millis(2)).await;
+        1
+    });
+    assert_eq!(s.block_with_timeout(LIMIT, task).ok(), Some(1));
+}
+
+/// `park` returns when `unparker` is used (from another thread, or before), and times out
+/// otherwise.
+pub fn park_and_unpark(make: Factory<'_>) {
+    let s = make();
+    let unparker = s.unparker();
+    unparker.unpark();
+    assert!(
+        s.park(Some(LIMIT)),
+        "an earlier unpark must end the next park"
+    );
+    let unparker = s.unparker();
+    let other = thread::spawn(move || unparker.unpark());
+    assert!(
+        s.park(Some(LIMIT)),
+        "an unpark from another thread must end the park"
+    );
+    other.join().unwrap();
+    // A fresh thread has no stale wakeups.
+    let inner = s.clone();
+    let timed_out = thread::spawn(move || inner.park(Some(Duration::from_millis(5))))
+        .join()
+        .unwrap();
+    assert!(!timed_out, "park without unpark must time out");
+}
+
+/// Dropping the scheduler with work pending cancels that work: awaiters get `None` from
+/// `fallible()` instead of hanging, and every future is dropped.
+pub fn shutdown_with_pending_work(make: Factory<'_>) {
+    let s = make();
+    let n = scaled(1_000);
+    let gate = Gate::new();
+    let dropped = Counter::new();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let guard = DropCounter::new(&dropped);
+            let gate = gate.clone();
+            s.spawn(async move {
+                let _guard = guard;
+                gate.wait().await;
+            })
+            .fallible()
+        })
+        .collect();
+    let timers: Vec<_> = (0..n.min(100))
+        .map(|_| s.timer(Duration::from_secs(3600)).fallible())
+        .collect();
+    drop(s);
+    // Tasks waiting on the gate are woken into a scheduler that is gone: they are dropped.
+    gate.open();
+    for task in tasks {
+        assert_eq!(wait(task), None);
+    }
+    for timer in timers {
+        assert_eq!(wait(timer), None);
+    }
+    wait(dropped.reached(n));
+}
+
+/// Dropping the scheduler on the main thread drops the foreground tasks still queued there,
+/// on the main thread.
+pub fn shutdown_drops_foreground_on_main(make: Factory<'_>) {
+    let s = make();
+    let n = scaled(100);
+    let dropped = Counter::new();
+    let main = thread::current().id();
+    let wrong_thread = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let dropped = dropped.clone();
+            let wrong_thread = wrong_thread.clone();
+            let guard = util::OnDrop::new(move || {
+                if thread::current().id() != main {
+                    wrong_thread.store(true, Ordering::SeqCst);
+                }
+                dropped.add(1);
+            });
+            let not_send = Rc::new(());
+            s.spawn_foreground(async move {
+                let _guard = guard;
+                let _not_send = not_send;
+            })
+            .fallible()
+        })
+        .collect();
+    drop(s);
+    for task in tasks {
+        assert_eq!(wait(task), None);
+    }
+    assert_eq!(dropped.get(), n);
+    assert!(!wrong_thread.load(Ordering::SeqCst));
+}

@@ -1,0 +1,168 @@
+//! Small, scheduler-independent tools for the suite: a gate, counters, drop guards and a
+//! bounded `wait`.
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// How long any wait may take before the test fails: generous, for a loaded machine.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `future` on the calling thread without any scheduler, failing after [`LIMIT`].
+#[track_caller]
+pub fn wait<F: Future>(future: F) -> F::Output {
+    let (parker, unparker) = parking::pair();
+    let waker = Waker::from(Arc::new(Unpark(unparker)));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        if !parker.park_deadline(deadline) && Instant::now() >= deadline {
+            panic!("the future did not finish within {LIMIT:?}: a lost wakeup or a hang");
+        }
+    }
+}
+
+struct Unpark(parking::Unparker);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A one-shot gate: `wait()` futures finish once `open()` is called, from any thread.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<GateInner>);
+
+#[derive(Default)]
+struct GateInner {
+    open: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open(&self) {
+        self.0.open.store(true, Ordering::SeqCst);
+        let wakers = std::mem::take(&mut *self.0.wakers.lock().unwrap());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.open.load(Ordering::SeqCst)
+    }
+
+    pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
+        let inner = self.0.clone();
+        poll_fn(move |cx| {
+            if inner.open.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            inner.wakers.lock().unwrap().push(cx.waker().clone());
+            if inner.open.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// A counter that futures can wait on.
+#[derive(Clone, Default)]
+pub struct Counter(Arc<CounterInner>);
+
+#[derive(Default)]
+struct CounterInner {
+    count: Mutex<usize>,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Counter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&self, n: usize) {
+        *self.0.count.lock().unwrap() += n;
+        let wakers = std::mem::take(&mut *self.0.wakers.lock().unwrap());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    pub fn get(&self) -> usize {
+        *self.0.count.lock().unwrap()
+    }
+
+    /// Finishes once the count is at least `n`.
+    pub fn reached(&self, n: usize) -> impl Future<Output = ()> + Send + 'static {
+        let inner = self.0.clone();
+        poll_fn(move |cx| {
+            if *inner.count.lock().unwrap() >= n {
+                return Poll::Ready(());
+            }
+            inner.wakers.lock().unwrap().push(cx.waker().clone());
+            if *inner.count.lock().unwrap() >= n {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Adds one to a [`Counter`] when dropped.
+pub struct DropCounter(Counter);
+
+impl DropCounter {
+    pub fn new(counter: &Counter) -> Self {
+        Self(counter.clone())
+    }
+}
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.add(1);
+    }
+}
+
+/// Runs a closure when dropped.
+pub struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    pub fn new(f: F) -> Self {
+        Self(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// Sleeps are not used for synchronisation; this only spaces out work in stress tests.
+pub fn spin_for(duration: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        std::hint::spin_loop();
+    }
+}
