@@ -56,7 +56,7 @@ fn main() {
             println!("cargo::rustc-cfg={}", backend.cfg);
         } else {
             println!(
-                "cargo::warning=unified-scheduler: feature `{}` does nothing on target `{}`: it needs {}; \
+                "cargo::warning=feature `{}` does nothing on target `{}`: it needs {}; \
                  enable it only for that target (e.g. under [target.'cfg(...)'.dependencies])",
                 backend.feature, target, backend.what
             );

@@ -6,6 +6,7 @@
 #[cfg(not(feature = "std"))]
 pub(crate) use self::spin_lock::{Mutex, MutexGuard};
 #[cfg(feature = "std")]
+#[allow(unused_imports)] // which backends use the guard type depends on the features
 pub(crate) use self::std_lock::{Mutex, MutexGuard};
 
 #[cfg(feature = "std")]

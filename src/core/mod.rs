@@ -22,4 +22,5 @@ pub use time::Instant;
 pub use unparker::Unparker;
 
 #[cfg(feature = "std")]
+#[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
 pub(crate) use thread_bound::current_thread_id;

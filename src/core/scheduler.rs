@@ -10,6 +10,16 @@ use super::{Instant, TaskId, TaskLabel, TaskMetadata, Unparker};
 ///
 /// The spawn helpers on `dyn Scheduler` allocate it (one allocation per task, future
 /// included) and hand it to [`Scheduler::schedule`] whenever the task is woken.
+///
+/// ```
+/// use std::sync::Arc;
+/// use unified_scheduler::{QueueScheduler, Runnable, Scheduler};
+///
+/// fn describe(runnable: &Runnable) -> String {
+///     runnable.metadata().to_string() // "task #3 spawned at src/main.rs:10:5"
+/// }
+/// # let _ = describe;
+/// ```
 pub type Runnable = async_task::Runnable<TaskMetadata>;
 
 /// How a task's future ended, as reported to [`Scheduler::task_ended`].
@@ -25,7 +35,7 @@ pub enum TaskEnd {
     Completed,
     /// The future was dropped before it finished (its `Task` was dropped or cancelled).
     Cancelled,
-    /// The future panicked; the panic message, when it was a string.
+    /// The future panicked (the panic itself goes on to the task's awaiter).
     Panicked,
 }
 
@@ -186,9 +196,9 @@ pub trait Scheduler: Any + Send + Sync {
     #[track_caller]
     fn schedule_foreground(&self, runnable: Runnable) {
         let task = *runnable.metadata();
-        // Leak rather than drop: dropping a `!Send` future here could run its destructor on
-        // the wrong thread. The panic below is the bug report.
-        core::mem::forget(runnable);
+        // The first schedule of a foreground task happens inside `spawn_foreground`, on the
+        // thread that owns the future, so dropping it here (cancelling the task) is safe.
+        drop(runnable);
         panic!(
             "`{}` has no main thread: it cannot run the foreground {task}; \
              spawn it with `spawn` instead, or use a scheduler that has a main thread",

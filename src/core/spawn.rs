@@ -15,7 +15,14 @@ use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata}
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
 /// keeps it on its thread; only `Send` futures without `std`, where no thread identity
-/// exists to check against.
+/// exists to check against. It is implemented for you; it cannot be implemented by hand.
+///
+/// ```
+/// use unified_scheduler::ForegroundSafe;
+///
+/// fn accepted<F: ForegroundSafe>(_: F) {}
+/// accepted(async { std::rc::Rc::new(1) }); // a !Send future, fine with std
+/// ```
 #[cfg(feature = "std")]
 pub trait ForegroundSafe: sealed::Sealed {}
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
@@ -178,9 +185,11 @@ where
     let registration = scheduler.register_task(label, spawned_at);
     let metadata = TaskMetadata::new(registration.id, label, spawned_at, false);
     let weak = Arc::downgrade(scheduler);
+    // Only the `Weak` is captured (the label is in the metadata): a smaller task.
     let schedule = move |runnable: Runnable| {
         // No scheduler any more: dropping the runnable cancels the task.
         if let Some(scheduler) = weak.upgrade() {
+            let label = runnable.metadata().label;
             send_to(&*scheduler, runnable, label);
         }
     };

@@ -18,7 +18,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 
 pub use config::TestSchedulerConfig;
@@ -62,6 +62,9 @@ pub struct TestScheduler {
     state: Mutex<State>,
     /// Set while a background runnable runs, for `is_main_thread`.
     running_background: AtomicBool,
+    /// The next task id: 1, 2, 3, ... in spawn order (no lock needed to spawn). `usize`:
+    /// 32-bit embedded targets have no 64-bit atomics.
+    next_task_id: AtomicUsize,
     /// What `Scheduler::park` waits for; set by `Scheduler::unparker`.
     unparked: Arc<block::WakeFlag>,
     #[cfg_attr(not(feature = "std"), allow(dead_code))] // no threads to tell apart
@@ -183,6 +186,7 @@ impl TestScheduler {
         Self {
             state: Mutex::new(state),
             running_background: AtomicBool::new(false),
+            next_task_id: AtomicUsize::new(1),
             unparked: Arc::new(block::WakeFlag::new(&owner)),
             owner,
         }

@@ -11,6 +11,7 @@ impl Scheduler for TestScheduler {
     fn schedule(&self, runnable: Runnable) {
         let mut state = self.lock();
         self.check_thread(&mut state, &runnable);
+        state.tasks.see(runnable.metadata());
         state.push_ready(runnable);
         self.wake_parked(&state);
     }
@@ -18,6 +19,7 @@ impl Scheduler for TestScheduler {
     fn schedule_labeled(&self, runnable: Runnable, label: TaskLabel) {
         let mut state = self.lock();
         self.check_thread(&mut state, &runnable);
+        state.tasks.see(runnable.metadata());
         if state.deprioritized_labels.contains(&label) {
             state.deprioritized.push_back(runnable);
         } else {
@@ -33,6 +35,7 @@ impl Scheduler for TestScheduler {
     fn schedule_after(&self, delay: Duration, runnable: Runnable) {
         let mut state = self.lock();
         self.check_thread(&mut state, &runnable);
+        state.tasks.see(runnable.metadata());
         // Saturates: a delay past the end of time never fires, and never overflows.
         let deadline = state.elapsed.saturating_add(delay);
         state.timers.push(deadline, runnable);
@@ -73,7 +76,9 @@ impl Scheduler for TestScheduler {
         label: Option<TaskLabel>,
         spawned_at: &'static Location<'static>,
     ) -> TaskRegistration {
-        TaskRegistration::tracked(self.lock().tasks.spawn(label, spawned_at))
+        let _ = (label, spawned_at); // recorded from the runnable's metadata when scheduled
+        let id = self.next_task_id.fetch_add(1, Ordering::Relaxed) as u64;
+        TaskRegistration::tracked(TaskId::from_raw(id).expect("task ids start at 1"))
     }
 
     fn task_ended(&self, id: TaskId, end: TaskEnd) {

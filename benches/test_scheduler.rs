@@ -1,0 +1,184 @@
+//! What a spawned task costs on the `TestScheduler`, next to the floor and two executors
+//! (issue: TestScheduler).
+//!
+//! Group `schedulers_1000`: spawn 1,000 trivial tasks (each returns a `u64`), run them all,
+//! take every output. Lines:
+//!
+//! - `floor`: bare `async_task::spawn` onto a `Mutex<VecDeque>` written here;
+//! - `test_scheduler`: `Arc<dyn Scheduler>::spawn` on a seeded `TestScheduler` (random
+//!   order, task tracking and the schedule fingerprint on, as tests use it), then
+//!   `run_until_parked()`;
+//! - `async_executor_local`: `LocalExecutor::spawn`, then `while ex.try_tick() {}`;
+//! - `tokio_current_thread`: inside one `block_on` on a current-thread runtime with no
+//!   drivers, `tokio::spawn` the tasks (the runtime's local-queue fast path), then await
+//!   every `JoinHandle`. `block_on` is the only way to drive that runtime; its entry cost is
+//!   paid once per 1,000 tasks.
+//!
+//! Every line keeps its scheduler and its `Vec` of handles outside the measured loop, and
+//! all but tokio take outputs the same way: one poll with a no-op waker after the run.
+//! Targets: `test_scheduler` within 2x the floor, faster than both executors.
+//!
+//! Group `queue_growth`: the floor and the `TestScheduler` with 1,000 and 100,000 tasks
+//! queued before the run, reported per task. Target: 100k per-task time within 1.5x of 1k's.
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::future::Future;
+use core::hint::black_box;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::sync::Mutex;
+
+use async_executor::LocalExecutor;
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use unified_scheduler::{Scheduler, Task, TestScheduler, TestSchedulerConfig};
+
+const N: u64 = 1_000;
+
+/// Takes a finished task's output: one poll with a no-op waker.
+fn output<T>(mut task: impl Future<Output = T> + Unpin) -> T {
+    match Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("the task should have finished"),
+    }
+}
+
+fn expected(n: u64) -> u64 {
+    n * (n - 1) / 2
+}
+
+/// The floor: bare `async-task` onto a locked `VecDeque`.
+#[derive(Default)]
+struct Floor {
+    queue: Arc<Mutex<VecDeque<async_task::Runnable>>>,
+    tasks: Vec<async_task::Task<u64>>,
+}
+
+impl Floor {
+    fn spawn_run(&mut self, n: u64) -> u64 {
+        for i in 0..n {
+            let queue = self.queue.clone();
+            let schedule = move |runnable| queue.lock().unwrap().push_back(runnable);
+            let (runnable, task) = async_task::spawn(async move { i }, schedule);
+            self.queue.lock().unwrap().push_back(runnable);
+            self.tasks.push(task);
+        }
+        loop {
+            let next = self.queue.lock().unwrap().pop_front();
+            match next {
+                Some(runnable) => runnable.run(),
+                None => break,
+            };
+        }
+        self.tasks.drain(..).map(output).sum()
+    }
+}
+
+/// The `TestScheduler`, driven as a test drives it.
+struct Test {
+    test: Arc<TestScheduler>,
+    scheduler: Arc<dyn Scheduler>,
+    tasks: Vec<Task<u64>>,
+}
+
+impl Test {
+    fn new() -> Self {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().seed(1),
+        ));
+        Self {
+            scheduler: test.clone(),
+            test,
+            tasks: Vec::new(),
+        }
+    }
+
+    fn spawn_run(&mut self, n: u64) -> u64 {
+        for i in 0..n {
+            self.tasks.push(self.scheduler.spawn(async move { i }));
+        }
+        self.test.run_until_parked();
+        self.tasks.drain(..).map(output).sum()
+    }
+}
+
+fn schedulers_1000(c: &mut Criterion) {
+    let mut group = c.benchmark_group("schedulers_1000");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(N));
+
+    let mut floor = Floor::default();
+    group.bench_function("floor", |b| {
+        b.iter(|| assert_eq!(floor.spawn_run(black_box(N)), expected(N)))
+    });
+
+    let mut test = Test::new();
+    group.bench_function("test_scheduler", |b| {
+        b.iter(|| assert_eq!(test.spawn_run(black_box(N)), expected(N)))
+    });
+
+    let ex = LocalExecutor::new();
+    let mut tasks = Vec::new();
+    group.bench_function("async_executor_local", |b| {
+        b.iter(|| {
+            for i in 0..black_box(N) {
+                tasks.push(ex.spawn(async move { i }));
+            }
+            while ex.try_tick() {}
+            assert_eq!(tasks.drain(..).map(output).sum::<u64>(), expected(N));
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime");
+    let mut handles = Vec::new();
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter(|| {
+            let sum = rt.block_on(async {
+                for i in 0..black_box(N) {
+                    handles.push(tokio::spawn(async move { i }));
+                }
+                let mut sum = 0;
+                for handle in handles.drain(..) {
+                    sum += handle.await.expect("the task ran");
+                }
+                sum
+            });
+            assert_eq!(sum, expected(N));
+        })
+    });
+    group.finish();
+}
+
+fn queue_growth(c: &mut Criterion) {
+    let mut group = c.benchmark_group("queue_growth");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sampling_mode(SamplingMode::Flat);
+    for n in [1_000u64, 100_000] {
+        group.throughput(Throughput::Elements(n));
+        let mut floor = Floor::default();
+        group.bench_function(BenchmarkId::new("floor", n), |b| {
+            b.iter(|| assert_eq!(floor.spawn_run(black_box(n)), expected(n)))
+        });
+        let mut test = Test::new();
+        group.bench_function(BenchmarkId::new("test_scheduler", n), |b| {
+            b.iter(|| assert_eq!(test.spawn_run(black_box(n)), expected(n)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, schedulers_1000, queue_growth);
+criterion_main!(benches);
