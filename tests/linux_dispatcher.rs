@@ -69,6 +69,10 @@ fn zero_workers_means_one() {
 /// The dispatcher's source in the user's own calloop loop runs foreground tasks, woken from
 /// workers, in between the loop's other sources.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "calloop's EventLoop needs timerfd, which miri does not support"
+)]
 fn foreground_tasks_run_in_a_user_event_loop() {
     let mut event_loop = calloop::EventLoop::<Vec<&'static str>>::try_new().unwrap();
     let dispatcher = Arc::new(LinuxDispatcher::new());
@@ -275,21 +279,19 @@ fn million_tasks_from_four_threads_run_exactly_once() {
 fn wake_storm_while_running() {
     let s = make();
     for _ in 0..scaled(20) {
-        let rounds = scaled(2_000);
+        let rounds = scaled(1_000);
         let shared = Arc::new((Mutex::new((0usize, 0usize, None::<Waker>)), Condvar::new()));
         let task_side = shared.clone();
         let task = s.spawn(poll_fn(move |cx| {
             let (lock, cv) = &*task_side;
             let mut state = lock.lock().unwrap();
             let (asked, acked, waker) = &mut *state;
-            if *asked > *acked {
-                *acked = *asked;
-                cv.notify_all();
-            }
+            *acked = *asked;
             if *acked == rounds {
                 return Poll::Ready(());
             }
             *waker = Some(cx.waker().clone());
+            cv.notify_all();
             Poll::Pending
         }));
         let (lock, cv) = &*shared;
@@ -449,8 +451,12 @@ fn ten_thousand_random_timers() {
     assert_eq!(early.load(Ordering::Relaxed), 0);
 }
 
-/// Shutdown with every kind of work in flight: running, queued, waiting, timers and
-/// foreground. Every future is dropped (none leaks), and on the right thread.
+/// Shutdown with every kind of background work in flight: running, queued, waiting on a
+/// wake, waiting on a timer. Every future is dropped: none leaks.
+///
+/// Foreground work is left out on purpose: with tasks waking each other, the last strong
+/// reference may be the one a waker holds for an instant on a worker, and then `Drop` runs
+/// there and must leak the queued foreground runnables (see `drop_off_main_thread_...`).
 #[test]
 fn shutdown_drops_every_future() {
     for _ in 0..scaled(20) {
@@ -480,10 +486,16 @@ fn shutdown_drops_every_future() {
                         timer.await;
                     })
                 }
-                _ => s.spawn_foreground(async move {
-                    let _guard = guard;
-                    gate.wait().await;
-                }),
+                _ => {
+                    let deadline = s.now() + Duration::from_millis(1);
+                    s.spawn(async move {
+                        let _guard = guard;
+                        while Instant::now() < deadline {
+                            futures_lite::future::yield_now().await;
+                        }
+                        gate.wait().await;
+                    })
+                }
             };
             spawned += 1;
             handles.push(task.fallible());

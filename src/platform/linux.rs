@@ -134,7 +134,10 @@ impl LinuxDispatcherConfig {
 /// [`block`](Scheduler::block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
 /// main thread's own `calloop::EventLoop` dispatches after
 /// [`insert_into`](LinuxDispatcher::insert_into). Dropping the last `Arc` stops and joins
-/// the threads and cancels the tasks still queued.
+/// the threads and cancels the tasks still queued. Queued foreground tasks are dropped only
+/// if that happens on the main thread; elsewhere they are leaked, never dropped on the wrong
+/// thread. (The last reference can be a waker's for an instant on a worker thread, so a
+/// program that must not leak foreground work drains it with `block` before dropping.)
 ///
 /// ```
 /// use std::rc::Rc;

@@ -135,3 +135,33 @@ impl TaskTable {
         usize::try_from(id.as_u64().checked_sub(self.first)?).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: u64) -> TaskMetadata {
+        TaskMetadata::here(TaskId::from_raw(id).unwrap(), None)
+    }
+
+    #[test]
+    fn tasks_live_from_first_schedule_until_their_end_in_any_order() {
+        let mut table = TaskTable::new();
+        // Id 2 is scheduled before id 1 (spawned on another thread a moment earlier).
+        table.see(&meta(2));
+        assert!(table.is_running(TaskId::from_raw(2).unwrap()));
+        assert!(!table.is_running(TaskId::from_raw(1).unwrap()), "unseen is not running");
+        table.see(&meta(1));
+        table.see(&meta(3));
+        table.see(&meta(2)); // a second schedule changes nothing
+        let ids = |t: &TaskTable| t.live().map(|l| l.id.as_u64()).collect::<alloc::vec::Vec<_>>();
+        assert_eq!(ids(&table), [1, 2, 3]);
+        assert_eq!(table.end(TaskId::from_raw(2).unwrap()).map(|l| l.id.as_u64()), Some(2));
+        assert_eq!(table.end(TaskId::from_raw(2).unwrap()), None, "ends once");
+        assert_eq!(ids(&table), [1, 3]);
+        table.end(TaskId::from_raw(1).unwrap());
+        assert_eq!(table.first, 3, "ended tasks at the front are trimmed");
+        table.see(&meta(1)); // a late schedule of a trimmed task is ignored
+        assert_eq!(ids(&table), [3]);
+    }
+}
