@@ -150,13 +150,25 @@ mod tests {
         // Id 2 is scheduled before id 1 (spawned on another thread a moment earlier).
         table.see(&meta(2));
         assert!(table.is_running(TaskId::from_raw(2).unwrap()));
-        assert!(!table.is_running(TaskId::from_raw(1).unwrap()), "unseen is not running");
+        assert!(
+            !table.is_running(TaskId::from_raw(1).unwrap()),
+            "unseen is not running"
+        );
         table.see(&meta(1));
         table.see(&meta(3));
         table.see(&meta(2)); // a second schedule changes nothing
-        let ids = |t: &TaskTable| t.live().map(|l| l.id.as_u64()).collect::<alloc::vec::Vec<_>>();
+        let ids = |t: &TaskTable| {
+            t.live()
+                .map(|l| l.id.as_u64())
+                .collect::<alloc::vec::Vec<_>>()
+        };
         assert_eq!(ids(&table), [1, 2, 3]);
-        assert_eq!(table.end(TaskId::from_raw(2).unwrap()).map(|l| l.id.as_u64()), Some(2));
+        assert_eq!(
+            table
+                .end(TaskId::from_raw(2).unwrap())
+                .map(|l| l.id.as_u64()),
+            Some(2)
+        );
         assert_eq!(table.end(TaskId::from_raw(2).unwrap()), None, "ends once");
         assert_eq!(ids(&table), [1, 3]);
         table.end(TaskId::from_raw(1).unwrap());
