@@ -34,6 +34,8 @@ pub use crate::core::{
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
 #[cfg(us_linux_calloop)]
 pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
+#[cfg(us_win_threadpool)]
+pub use crate::platform::windows::{WindowsDispatcher, WindowsDispatcherConfig};
 #[cfg(feature = "std")]
 pub use crate::queue::QueueScheduler;
 #[cfg(all(feature = "test-scheduler", feature = "std"))]

@@ -18,7 +18,9 @@ fn test_scheduler() -> Arc<dyn Scheduler> {
 /// on a pool; FIFO order makes completion order the firing order.
 fn test_scheduler_fifo() -> Arc<dyn Scheduler> {
     Arc::new(TestScheduler::with_config(
-        TestSchedulerConfig::new().allow_parking(true).randomize_order(false),
+        TestSchedulerConfig::new()
+            .allow_parking(true)
+            .randomize_order(false),
     ))
 }
 

@@ -32,3 +32,5 @@
 
 #[cfg(us_linux_calloop)]
 pub(crate) mod linux;
+#[cfg(us_win_threadpool)]
+pub(crate) mod windows;
