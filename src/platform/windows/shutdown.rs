@@ -1,0 +1,105 @@
+//! Shutdown, when the user's last reference to the dispatcher is dropped: stop the pool
+//! timers, take every queued runnable and cancel it (or leak foreground ones off the main
+//! thread), wait for the callbacks still running ours, then release the window and the
+//! private pool. The steps and their order are the ones in the implementation notes.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::mem;
+use core::ptr;
+use std::sync::PoisonError;
+
+use windows_sys::Win32::System::Threading::{
+    CloseThreadpool, CloseThreadpoolTimer, SetThreadpoolTimer, WaitForThreadpoolTimerCallbacks,
+};
+use windows_sys::Win32::UI::WindowsAndMessaging::{DestroyWindow, PostMessageW};
+
+use super::WindowsDispatcher;
+use super::pool::{Pool, RUNNING_FOR};
+use super::timers::ArmedTimer;
+use super::unwind::drop_guarded;
+use super::window::{MSG_CLOSE, window_message};
+use crate::Runnable;
+use crate::core::current_thread_id;
+use crate::sync::MutexGuard;
+
+impl Drop for WindowsDispatcher {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        let on_main = current_thread_id() == self.main_thread;
+        // 1. Timers: no callback hands anything over from now on.
+        let (armed, mut dropped) = {
+            let mut timers = shared.timers.lock();
+            timers.shutdown = true;
+            let armed = mem::take(&mut timers.armed);
+            let mut dropped: Vec<Runnable> = timers.heap.drain().collect();
+            dropped.append(&mut timers.never);
+            (armed, dropped)
+        };
+        for (_, ArmedTimer { timer, ctx }) in armed {
+            // SAFETY: we removed the timer from `armed`, so we own it and its context. Stop
+            // it, cancel its queued callbacks and wait for a running one (timer callbacks
+            // never run user code and never wait for us, so this cannot deadlock); only then
+            // close it and free the context that the callback reads.
+            unsafe {
+                SetThreadpoolTimer(timer, ptr::null(), 0, 0);
+                WaitForThreadpoolTimerCallbacks(timer, 1);
+                CloseThreadpoolTimer(timer);
+                drop(Box::from_raw(ctx));
+            }
+        }
+        // 2. The pool: a callback finds either work from before the shutdown or the shutdown.
+        {
+            let mut pool = shared.pool.lock();
+            pool.shutdown = true;
+            dropped.extend(pool.queue.drain(..));
+        }
+        // 3. Cancel what never ran. Nothing can queue more: tasks reach the dispatcher
+        // through a `Weak`, which no longer upgrades.
+        let mut foreground = {
+            let mut main = shared.main.lock();
+            main.shutdown = true;
+            mem::take(&mut main.queue)
+        };
+        for runnable in dropped {
+            if runnable.metadata().foreground {
+                foreground.push_back(runnable);
+            } else {
+                drop_guarded(runnable);
+            }
+        }
+        if on_main {
+            foreground.into_iter().for_each(drop_guarded);
+        } else {
+            // Leak them: a `!Send` future may only be dropped on its own thread, and we are
+            // not on the main thread. Their awaiters (on the main thread) never resolve.
+            foreground.into_iter().for_each(mem::forget);
+        }
+        // 4. Wait for callbacks running our runnables, except our own caller's.
+        let own = RUNNING_FOR.with(|running| ptr::eq(running.get(), Arc::as_ptr(shared)));
+        let mut pool: MutexGuard<'_, Pool> = shared.pool.lock();
+        while pool.running > usize::from(own) {
+            pool = shared
+                .pool_idle
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(pool);
+        // 5. The window: only its own thread may destroy it.
+        if on_main {
+            // SAFETY: we are on the window's thread; `WM_NCDESTROY` releases its reference.
+            unsafe { DestroyWindow(shared.hwnd.get()) };
+        } else {
+            // SAFETY: posting is allowed from any thread; if it fails, the window lives
+            // until its thread ends (see the implementation notes).
+            unsafe { PostMessageW(shared.hwnd.get(), window_message(), MSG_CLOSE, 0) };
+        }
+        // 6. The private pool is released once its last callback has returned.
+        if self.private_pool != 0 {
+            // SAFETY: the pool is ours and nothing submits to it any more (the dispatcher is
+            // gone and the timers are closed); pending callbacks still run, and find nothing.
+            unsafe { CloseThreadpool(self.private_pool) };
+        }
+    }
+}
