@@ -181,6 +181,7 @@ fn drop_on_a_worker_thread() {
 /// Dropped on a thread that is not the main thread, queued foreground runnables are leaked,
 /// never dropped (or run) on the wrong thread.
 #[test]
+#[cfg_attr(miri, ignore = "leaks foreground runnables on purpose, which miri reports")]
 fn drop_off_main_thread_leaks_foreground_work() {
     let s = make();
     let touched = Arc::new(AtomicUsize::new(0));
@@ -483,7 +484,8 @@ fn shutdown_drops_every_future() {
                     let timer = s.timer(Duration::from_secs(3600));
                     s.spawn(async move {
                         let _guard = guard;
-                        timer.await;
+                        // Shutdown may cancel the timer while this task runs: not a failure.
+                        let _ = timer.fallible().await;
                     })
                 }
                 _ => {

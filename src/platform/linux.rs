@@ -131,7 +131,7 @@ impl LinuxDispatcherConfig {
 /// the main thread (the thread that created the dispatcher).
 ///
 /// Foreground tasks run on the main thread when it is blocked in
-/// [`block`](Scheduler::block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
+/// [`block`](crate::Scheduler#method.block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
 /// main thread's own `calloop::EventLoop` dispatches after
 /// [`insert_into`](LinuxDispatcher::insert_into). Dropping the last `Arc` stops and joins
 /// the threads and cancels the tasks still queued. Queued foreground tasks are dropped only
@@ -365,7 +365,7 @@ impl LinuxDispatcher {
 
     /// Runs `future` to completion on the main thread, running foreground tasks while it
     /// waits: the dispatcher drives the main loop itself. The same as
-    /// [`block`](Scheduler::block) called on the main thread.
+    /// [`block`](crate::Scheduler#method.block) called on the main thread.
     ///
     /// # Panics
     ///
