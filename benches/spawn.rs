@@ -16,12 +16,13 @@
 
 extern crate alloc;
 
+#[path = "common/floor.rs"]
+mod floor;
+
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::future::Future;
 use core::hint::black_box;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::Waker;
 use core::time::Duration;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -29,41 +30,7 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use unified_scheduler::{Runnable, Scheduler, Unparker};
 
-/// Takes a finished task's output: one poll with a no-op waker, the same for every line.
-fn output<T>(mut task: impl Future<Output = T> + Unpin) -> T {
-    match Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(value) => value,
-        Poll::Pending => panic!("the task should have finished"),
-    }
-}
-
-/// The floor: bare `async-task` onto a locked `VecDeque`.
-#[derive(Default)]
-struct Floor {
-    queue: Arc<Mutex<VecDeque<async_task::Runnable>>>,
-    tasks: Vec<async_task::Task<u64>>,
-}
-
-impl Floor {
-    /// Spawns `n` tasks, runs them, and sums their outputs.
-    fn spawn_run(&mut self, n: u64) -> u64 {
-        for i in 0..n {
-            let queue = self.queue.clone();
-            let schedule = move |runnable| queue.lock().unwrap().push_back(runnable);
-            let (runnable, task) = async_task::spawn(async move { i }, schedule);
-            self.queue.lock().unwrap().push_back(runnable);
-            self.tasks.push(task);
-        }
-        loop {
-            let next = self.queue.lock().unwrap().pop_front();
-            match next {
-                Some(runnable) => runnable.run(),
-                None => break,
-            };
-        }
-        self.tasks.drain(..).map(output).sum()
-    }
-}
+use floor::{Floor, output};
 
 /// The least `Scheduler`: the floor's lock and queue behind the trait.
 #[derive(Default)]

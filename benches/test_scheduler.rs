@@ -23,14 +23,12 @@
 
 extern crate alloc;
 
-use alloc::collections::VecDeque;
+#[path = "common/floor.rs"]
+mod floor;
+
 use alloc::sync::Arc;
-use core::future::Future;
 use core::hint::black_box;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
 use core::time::Duration;
-use std::sync::Mutex;
 
 use async_executor::LocalExecutor;
 use criterion::{
@@ -38,45 +36,12 @@ use criterion::{
 };
 use unified_scheduler::{Scheduler, Task, TestScheduler, TestSchedulerConfig};
 
-const N: u64 = 1_000;
+use floor::{Floor, output};
 
-/// Takes a finished task's output: one poll with a no-op waker.
-fn output<T>(mut task: impl Future<Output = T> + Unpin) -> T {
-    match Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(value) => value,
-        Poll::Pending => panic!("the task should have finished"),
-    }
-}
+const N: u64 = 1_000;
 
 fn expected(n: u64) -> u64 {
     n * (n - 1) / 2
-}
-
-/// The floor: bare `async-task` onto a locked `VecDeque`.
-#[derive(Default)]
-struct Floor {
-    queue: Arc<Mutex<VecDeque<async_task::Runnable>>>,
-    tasks: Vec<async_task::Task<u64>>,
-}
-
-impl Floor {
-    fn spawn_run(&mut self, n: u64) -> u64 {
-        for i in 0..n {
-            let queue = self.queue.clone();
-            let schedule = move |runnable| queue.lock().unwrap().push_back(runnable);
-            let (runnable, task) = async_task::spawn(async move { i }, schedule);
-            self.queue.lock().unwrap().push_back(runnable);
-            self.tasks.push(task);
-        }
-        loop {
-            let next = self.queue.lock().unwrap().pop_front();
-            match next {
-                Some(runnable) => runnable.run(),
-                None => break,
-            };
-        }
-        self.tasks.drain(..).map(output).sum()
-    }
 }
 
 /// The `TestScheduler`, driven as a test drives it.

@@ -1,6 +1,8 @@
-//! The conformance suite stamped for the `WindowsDispatcher`, plus its own behaviour (the
+//! The conformance suite stamped for the `WindowsDispatcher` (with the multi-threaded
+//! properties and a few of the reliability stress tests), plus its own behaviour (the
 //! message-only window: coalesced wake messages, time slices, the user's own message loop,
-//! `run_until`, `pump_pending`), shutdown from odd threads and a few stress tests.
+//! `run_until`, `pump_pending`, shutdown inside the window procedure or off the main thread)
+//! and its one-thread pool.
 //!
 //! Windows only: `bash ci/wine/test.sh --features win-threadpool --test windows_dispatcher`
 //! runs it under Wine on Linux.
@@ -9,15 +11,14 @@
 mod conformance;
 
 use std::cell::Cell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use conformance::util::{OnDrop, spin_for};
-use conformance::{Counter, DropCounter, Gate, LIMIT, scaled, wait};
+use conformance::util::spin_for;
+use conformance::{Gate, LIMIT};
 use unified_scheduler::{Scheduler, Task, WindowsDispatcher, WindowsDispatcherConfig};
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     DispatchMessageW, MSG, MWMO_INPUTAVAILABLE, MsgWaitForMultipleObjectsEx, PM_REMOVE,
@@ -43,52 +44,29 @@ fn make_process_pool() -> Arc<dyn Scheduler> {
     ))
 }
 
-conformance::stamp!(make;
-    spawn_and_await,
-    many_tasks,
-    spawn_from_inside,
-    spawn_chain,
-    foreground_runs_on_main_thread,
-    foreground_fifo,
-    background_runs_off_main_thread,
-    is_main_thread,
-    timers_never_early,
-    timer_zero_and_huge,
-    cancel_by_drop,
-    cancel_foreground_by_drop,
-    detach,
-    panics_reach_the_awaiter,
-    block_and_block_with_timeout,
-    park_and_unpark,
-    shutdown_with_pending_work,
-    shutdown_drops_foreground_on_main,
-);
+conformance::stamp_dispatcher!(make);
 conformance::stamp!(make_single_thread; timers_in_order);
+
+// Main-thread behaviour shared with the other dispatchers (`drop_off_main_thread_...` below
+// adds the message loop).
+conformance::stamp!(make; nested_block_on_main_runs_foreground_work);
+
+// Reliability: 200,000 tasks from four threads, 2,000 random timers, shutdown with
+// everything in flight (10 dispatchers, 400 tasks each). Shutdown on the private pool only:
+// on the process-wide pool under Wine, the always-yielding tasks spread over ever more
+// threads, whose wakes keep upgrading the dispatcher's `Weak` for seconds after the test
+// drops its last `Arc`.
+conformance::stamp!(make;
+    many_tasks_from_four_threads_run_exactly_once(50_000),
+    random_timers_all_fire_none_early(2_000),
+    shutdown_drops_every_future(10, 400, conformance::TimerAwait::Plain),
+);
 
 /// The whole suite again on the process-wide pool.
 mod process_pool {
     use super::make_process_pool;
 
-    crate::conformance::stamp!(make_process_pool;
-        spawn_and_await,
-        many_tasks,
-        spawn_from_inside,
-        spawn_chain,
-        foreground_runs_on_main_thread,
-        foreground_fifo,
-        background_runs_off_main_thread,
-        is_main_thread,
-        timers_never_early,
-        timer_zero_and_huge,
-        cancel_by_drop,
-        cancel_foreground_by_drop,
-        detach,
-        panics_reach_the_awaiter,
-        block_and_block_with_timeout,
-        park_and_unpark,
-        shutdown_with_pending_work,
-        shutdown_drops_foreground_on_main,
-    );
+    crate::conformance::stamp_dispatcher!(make_process_pool);
 }
 
 // ---- Helpers for the message-loop tests --------------------------------------------------
@@ -318,18 +296,6 @@ fn pump_pending_runs_foreground_work() {
     assert!(thread::spawn(move || other.pump_pending()).join().is_err());
 }
 
-/// A foreground task that blocks on the main thread (nested) still lets others run.
-#[test]
-fn nested_block_on_main_runs_foreground_work() {
-    let s = make();
-    let inner = s.clone();
-    let task = s.spawn_foreground(async move {
-        let other = inner.spawn_foreground(async { 5 });
-        inner.block(other)
-    });
-    assert_eq!(s.block(task), 5);
-}
-
 /// Dropping the dispatcher inside a foreground task run by the window procedure destroys
 /// the window under it without harm.
 #[test]
@@ -353,101 +319,15 @@ fn drop_inside_the_window_procedure() {
     message_loop(false_after_empty_queue);
 }
 
-/// Dropping the last reference on a pool thread (inside a task) shuts down without
-/// deadlock and cancels what was queued.
-#[test]
-fn drop_on_a_pool_thread() {
-    for make in [make, make_process_pool] {
-        let s = make();
-        let gate = Gate::new();
-        let dropped = Counter::new();
-        let pending: Vec<_> = (0..100)
-            .map(|_| {
-                let guard = DropCounter::new(&dropped);
-                let gate = gate.clone();
-                s.spawn(async move {
-                    let _guard = guard;
-                    gate.wait().await;
-                })
-                .fallible()
-            })
-            .collect();
-        let done = Counter::new();
-        let last = s.clone();
-        let weak = Arc::downgrade(&s);
-        let (signal, test_dropped) = (done.clone(), Gate::new());
-        let dropped_here = test_dropped.clone();
-        s.spawn(async move {
-            dropped_here.wait().await;
-            drop(last); // the last strong reference: `Drop` runs on this pool thread
-            signal.add(1);
-        })
-        .detach();
-        drop(s);
-        test_dropped.open();
-        wait(done.reached(1));
-        assert!(weak.upgrade().is_none());
-        gate.open();
-        for task in pending {
-            assert_eq!(wait(task), None);
-        }
-        wait(dropped.reached(100));
-    }
-}
-
 /// Dropped on a thread that is not the main thread, queued foreground runnables are leaked,
 /// never dropped (or run) on the wrong thread; the window is destroyed later, by the main
 /// thread's message loop.
 #[test]
 fn drop_off_main_thread_leaks_foreground_work() {
-    let s = make();
-    let touched = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<Task<()>> = (0..10)
-        .map(|_| {
-            let touched = touched.clone();
-            let guard = OnDrop::new(move || {
-                touched.fetch_add(1, Ordering::SeqCst);
-            });
-            let not_send = Rc::new(());
-            s.spawn_foreground(async move {
-                let _guard = guard;
-                let _not_send = not_send;
-            })
-        })
-        .collect();
-    thread::spawn(move || drop(s))
-        .join()
-        .expect("drop panicked");
-    assert_eq!(touched.load(Ordering::SeqCst), 0);
-    drop(tasks);
-    assert_eq!(touched.load(Ordering::SeqCst), 0);
+    let touched = conformance::drop_off_main_thread_leaks_foreground_work(&make);
     // The main thread handles the destroy request (and the stale wake) harmlessly.
     message_loop(false_after_empty_queue);
     assert_eq!(touched.load(Ordering::SeqCst), 0);
-}
-
-/// A long task does not delay timers: they fire on other pool threads.
-#[test]
-fn long_task_does_not_delay_timers() {
-    for make in [make, make_process_pool] {
-        let s = make();
-        let release = Arc::new((Mutex::new(false), Condvar::new()));
-        let hold = release.clone();
-        let blocker = s.spawn(async move {
-            let (lock, cv) = &*hold;
-            let mut released = lock.lock().unwrap();
-            let deadline = Instant::now() + LIMIT;
-            while !*released && Instant::now() < deadline {
-                released = cv.wait_timeout(released, LIMIT).unwrap().0;
-            }
-        });
-        let result = s.block_with_timeout(LIMIT, s.timer(Duration::from_millis(5)));
-        let (lock, cv) = &*release;
-        *lock.lock().unwrap() = true;
-        cv.notify_all();
-        assert!(result.is_ok());
-        s.block(blocker);
-    }
 }
 
 /// On a one-thread private pool, background tasks run one at a time in the order they were
@@ -478,147 +358,4 @@ fn single_thread_pool_runs_in_fifo_order() {
     });
     assert!(!overlap.load(Ordering::SeqCst));
     assert_eq!(*log.lock().unwrap(), (0..n).collect::<Vec<_>>());
-}
-
-// ---- Reliability -------------------------------------------------------------------------
-
-/// 200,000 tasks spawned from 4 threads at once all complete, each exactly once.
-#[test]
-fn many_tasks_from_four_threads_run_exactly_once() {
-    let per_thread = scaled(50_000);
-    let total = 4 * per_thread;
-    let s = make();
-    let ran: Arc<Vec<AtomicBool>> = Arc::new((0..total).map(|_| AtomicBool::new(false)).collect());
-    let count = Arc::new(AtomicUsize::new(0));
-    let twice = Arc::new(AtomicUsize::new(0));
-    let all_done = Gate::new();
-    let start = Arc::new(Barrier::new(4));
-    let spawners: Vec<_> = (0..4)
-        .map(|t| {
-            let (s, ran, count, twice) = (s.clone(), ran.clone(), count.clone(), twice.clone());
-            let (all_done, start) = (all_done.clone(), start.clone());
-            thread::spawn(move || {
-                start.wait();
-                for i in t * per_thread..(t + 1) * per_thread {
-                    let (ran, count, twice) = (ran.clone(), count.clone(), twice.clone());
-                    let all_done = all_done.clone();
-                    s.spawn(async move {
-                        if ran[i].swap(true, Ordering::Relaxed) {
-                            twice.fetch_add(1, Ordering::Relaxed);
-                        }
-                        if count.fetch_add(1, Ordering::AcqRel) + 1 == total {
-                            all_done.open();
-                        }
-                    })
-                    .detach();
-                }
-            })
-        })
-        .collect();
-    for spawner in spawners {
-        spawner.join().unwrap();
-    }
-    wait(all_done.wait());
-    assert_eq!(count.load(Ordering::Acquire), total);
-    assert_eq!(twice.load(Ordering::Relaxed), 0);
-    assert!(ran.iter().all(|r| r.load(Ordering::Relaxed)));
-}
-
-/// 2,000 timers with random deadlines: all fire, none early.
-#[test]
-fn random_timers_all_fire_none_early() {
-    let s = make();
-    let n = scaled(2_000);
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let early = Arc::new(AtomicUsize::new(0));
-    let fired = Arc::new(AtomicUsize::new(0));
-    let all = Gate::new();
-    for _ in 0..n {
-        let delay = Duration::from_micros(next() % 100_000);
-        let deadline = Instant::now() + delay;
-        let timer = s.timer(delay);
-        let (early, fired, all) = (early.clone(), fired.clone(), all.clone());
-        s.spawn(async move {
-            timer.await;
-            if Instant::now() < deadline {
-                early.fetch_add(1, Ordering::Relaxed);
-            }
-            if fired.fetch_add(1, Ordering::AcqRel) + 1 == n {
-                all.open();
-            }
-        })
-        .detach();
-    }
-    wait(all.wait());
-    assert_eq!(fired.load(Ordering::Acquire), n);
-    assert_eq!(early.load(Ordering::Relaxed), 0);
-}
-
-/// Shutdown with every kind of background work in flight: running, queued, waiting on a
-/// wake, waiting on a timer. Every future is dropped: none leaks.
-#[test]
-fn shutdown_drops_every_future() {
-    for _ in 0..scaled(10) {
-        // The private pool only: on the process-wide pool under Wine, the always-yielding
-        // tasks spread over ever more threads, whose wakes keep upgrading the dispatcher's
-        // `Weak` for seconds after the test drops its last `Arc`.
-        let s = make();
-        let dropped = Counter::new();
-        let gate = Gate::new();
-        let mut spawned = 0;
-        let mut handles = Vec::new();
-        for i in 0..scaled(400) {
-            let guard = DropCounter::new(&dropped);
-            let gate = gate.clone();
-            let task = match i % 4 {
-                0 => s.spawn(async move {
-                    let _guard = guard;
-                    gate.wait().await;
-                }),
-                1 => s.spawn(async move {
-                    let _guard = guard;
-                    loop {
-                        futures_lite::future::yield_now().await;
-                    }
-                }),
-                2 => {
-                    let timer = s.timer(Duration::from_secs(3600));
-                    s.spawn(async move {
-                        let _guard = guard;
-                        timer.await;
-                    })
-                }
-                _ => {
-                    let deadline = s.now() + Duration::from_millis(1);
-                    s.spawn(async move {
-                        let _guard = guard;
-                        while Instant::now() < deadline {
-                            futures_lite::future::yield_now().await;
-                        }
-                        gate.wait().await;
-                    })
-                }
-            };
-            spawned += 1;
-            handles.push(task.fallible());
-        }
-        let _ = s.block_with_timeout(Duration::from_millis(1), std::future::pending::<()>());
-        drop(s);
-        gate.open();
-        for handle in handles {
-            // A task that was being polled while `Drop` cancelled its timer sees the timer's
-            // `Task` cancelled and panics, as awaiting a cancelled `Task` does; that panic
-            // reaches this awaiter. Either way the future must be dropped, which is checked
-            // below.
-            let _ = catch_unwind(AssertUnwindSafe(|| wait(handle)));
-        }
-        wait(dropped.reached(spawned));
-        assert_eq!(dropped.get(), spawned);
-    }
 }

@@ -17,36 +17,85 @@
 // `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod stress;
 pub mod util;
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use unified_scheduler::{Scheduler, Task};
+use unified_scheduler::{FallibleTask, Scheduler, Task};
 
+// Only the multi-threaded backends stamp the stress properties.
+#[allow(unused_imports)]
+pub use self::stress::*;
 pub use self::util::{Counter, DropCounter, Gate, LIMIT, wait};
 
 /// Makes a fresh scheduler whose main thread is the calling thread.
 pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
 
 /// Stamps `#[test]` functions, one per named property, each calling the property with the
-/// factory.
+/// factory. A property may take more arguments after the factory (sizes, modes), given in
+/// parentheses, and may carry attributes for its test:
+///
+/// ```ignore
+/// conformance::stamp!(make;
+///     spawn_and_await,
+///     random_timers_all_fire_none_early(2_000),
+///     #[cfg_attr(miri, ignore = "why")] drop_off_main_thread_leaks_foreground_work,
+/// );
+/// ```
 macro_rules! stamp {
-    ($make:path; $($property:ident),+ $(,)?) => {
+    ($make:path; $($(#[$attr:meta])* $property:ident $(($($arg:expr),* $(,)?))?),+ $(,)?) => {
         $(
             #[test]
+            $(#[$attr])*
             fn $property() {
-                $crate::conformance::$property(&$make)
+                $crate::conformance::$property(&$make $($(, $arg)*)?);
             }
         )+
     };
 }
 pub(crate) use stamp;
+
+/// Stamps the suite for a multi-threaded dispatcher with a main thread: every property that
+/// does not need a particular configuration, plus the multi-threaded ones about shutdown from
+/// a worker and timers beside a long task. `timers_in_order` (which needs a single worker)
+/// and the stress properties (whose sizes are the backend's) are stamped separately.
+// Only the dispatchers' test files use it.
+#[allow(unused_macros)]
+macro_rules! stamp_dispatcher {
+    ($make:path) => {
+        $crate::conformance::stamp!($make;
+            spawn_and_await,
+            many_tasks,
+            spawn_from_inside,
+            spawn_chain,
+            foreground_runs_on_main_thread,
+            foreground_fifo,
+            background_runs_off_main_thread,
+            is_main_thread,
+            timers_never_early,
+            timer_zero_and_huge,
+            cancel_by_drop,
+            cancel_foreground_by_drop,
+            detach,
+            panics_reach_the_awaiter,
+            block_and_block_with_timeout,
+            park_and_unpark,
+            shutdown_with_pending_work,
+            shutdown_drops_foreground_on_main,
+            drop_on_a_worker_thread,
+            long_task_does_not_delay_timers,
+        );
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use stamp_dispatcher;
 
 /// Scales a count down under miri, which is orders of magnitude slower.
 pub fn scaled(n: usize) -> usize {
@@ -401,17 +450,7 @@ pub fn shutdown_with_pending_work(make: Factory<'_>) {
     let n = scaled(1_000);
     let gate = Gate::new();
     let dropped = Counter::new();
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let guard = DropCounter::new(&dropped);
-            let gate = gate.clone();
-            s.spawn(async move {
-                let _guard = guard;
-                gate.wait().await;
-            })
-            .fallible()
-        })
-        .collect();
+    let tasks = gated_tasks(&s, n, &gate, &dropped);
     let timers: Vec<_> = (0..n.min(100))
         .map(|_| s.timer(Duration::from_secs(3600)).fallible())
         .collect();
@@ -459,4 +498,117 @@ pub fn shutdown_drops_foreground_on_main(make: Factory<'_>) {
     }
     assert_eq!(dropped.get(), n);
     assert!(!wrong_thread.load(Ordering::SeqCst));
+}
+
+/// Spawns `n` background tasks that wait on `gate`, each holding a guard that counts its drop
+/// on `dropped`; returns their handles, made fallible.
+fn gated_tasks(
+    s: &Arc<dyn Scheduler>,
+    n: usize,
+    gate: &Gate,
+    dropped: &Counter,
+) -> Vec<FallibleTask<()>> {
+    (0..n)
+        .map(|_| {
+            let guard = DropCounter::new(dropped);
+            let gate = gate.clone();
+            s.spawn(async move {
+                let _guard = guard;
+                gate.wait().await;
+            })
+            .fallible()
+        })
+        .collect()
+}
+
+/// Main-thread backends: a foreground task that blocks on the main thread (nested) still
+/// lets other foreground work run.
+pub fn nested_block_on_main_runs_foreground_work(make: Factory<'_>) {
+    let s = make();
+    let inner = s.clone();
+    let task = s.spawn_foreground(async move {
+        let other = inner.spawn_foreground(async { 5 });
+        inner.block(other)
+    });
+    assert_eq!(s.block(task), 5);
+}
+
+/// Multi-threaded backends: dropping the last reference on a worker (pool) thread, inside a
+/// task, shuts down without deadlock and cancels what was queued.
+pub fn drop_on_a_worker_thread(make: Factory<'_>) {
+    let s = make();
+    let gate = Gate::new();
+    let dropped = Counter::new();
+    let pending = gated_tasks(&s, 100, &gate, &dropped);
+    let done = Counter::new();
+    let last = s.clone();
+    let weak = Arc::downgrade(&s);
+    let (signal, test_dropped) = (done.clone(), Gate::new());
+    let dropped_here = test_dropped.clone();
+    s.spawn(async move {
+        dropped_here.wait().await;
+        drop(last); // the last strong reference: `Drop` runs on this worker
+        signal.add(1);
+    })
+    .detach();
+    drop(s);
+    test_dropped.open();
+    wait(done.reached(1));
+    assert!(weak.upgrade().is_none());
+    gate.open();
+    for task in pending {
+        assert_eq!(wait(task), None);
+    }
+    wait(dropped.reached(100));
+}
+
+/// Multi-threaded backends: dropped on a thread that is not the main thread, queued
+/// foreground runnables are leaked, never dropped (or run) on the wrong thread. Returns the
+/// count of foreground futures touched (dropped or run), for a backend to check again later.
+pub fn drop_off_main_thread_leaks_foreground_work(make: Factory<'_>) -> Arc<AtomicUsize> {
+    let s = make();
+    let touched = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<Task<()>> = (0..10)
+        .map(|_| {
+            let touched = touched.clone();
+            let guard = util::OnDrop::new(move || {
+                touched.fetch_add(1, Ordering::SeqCst);
+            });
+            let not_send = Rc::new(());
+            s.spawn_foreground(async move {
+                let _guard = guard;
+                let _not_send = not_send;
+            })
+        })
+        .collect();
+    thread::spawn(move || drop(s))
+        .join()
+        .expect("drop panicked");
+    assert_eq!(touched.load(Ordering::SeqCst), 0);
+    drop(tasks);
+    assert_eq!(touched.load(Ordering::SeqCst), 0);
+    touched
+}
+
+/// Multi-threaded backends: a long task does not delay timers; they fire on (or are handed
+/// to) another thread.
+pub fn long_task_does_not_delay_timers(make: Factory<'_>) {
+    let s = make();
+    let release = Arc::new((Mutex::new(false), Condvar::new()));
+    let hold = release.clone();
+    let blocker = s.spawn(async move {
+        let (lock, cv) = &*hold;
+        let mut released = lock.lock().unwrap();
+        let deadline = Instant::now() + LIMIT;
+        while !*released && Instant::now() < deadline {
+            released = cv.wait_timeout(released, LIMIT).unwrap().0;
+        }
+    });
+    // One thread is now (or soon) busy until released; timers still fire on another.
+    let result = s.block_with_timeout(LIMIT, s.timer(Duration::from_millis(5)));
+    let (lock, cv) = &*release;
+    *lock.lock().unwrap() = true;
+    cv.notify_all();
+    assert!(result.is_ok());
+    s.block(blocker);
 }

@@ -1,8 +1,15 @@
-//! The `LinuxDispatcher` against async-executor (an `Executor` run by 2 threads) and tokio's
-//! multi-thread runtime with 2 workers, on the same workloads, side by side in one group per
-//! workload.
+//! The platform's dispatcher against async-executor (an `Executor` run by 2 threads) and
+//! tokio's multi-thread runtime with 2 workers, on the same workloads, side by side in one
+//! group per workload (lines `dispatcher`, `async_executor`, `tokio`). The dispatcher gets 2
+//! threads as well, so all three peers have the same parallelism:
 //!
-//! `cargo bench --features linux-calloop --bench linux`
+//! - Linux: the `LinuxDispatcher` with 2 workers,
+//!   `cargo bench --features linux-calloop --bench dispatchers`;
+//! - Windows: the `WindowsDispatcher` on a private pool of 2 threads,
+//!   `cargo bench --features win-threadpool --bench dispatchers` (it builds for
+//!   `x86_64-pc-windows-gnu` on Linux with `--no-run`; numbers under Wine mean little).
+//!
+//! Anywhere else (or without the feature) the bench only says that there is nothing to measure.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,14 +17,44 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use futures_lite::future;
-use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig, Scheduler, Task};
+use unified_scheduler::{Scheduler, Task};
 
 const TASKS: usize = 1_000;
 const YIELD_TASKS: usize = 100;
 const YIELDS: usize = 100;
 const CHAIN: usize = 100;
+
+/// Makes the dispatcher under measurement, named for the report.
+type Factory = (&'static str, fn() -> Arc<dyn Scheduler>);
+
+#[cfg(all(target_os = "linux", feature = "linux-calloop"))]
+const DISPATCHER: Option<Factory> = Some(("LinuxDispatcher", || {
+    use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig};
+    let config = LinuxDispatcherConfig::default().worker_threads(2);
+    Arc::new(LinuxDispatcher::with_config(config))
+}));
+
+#[cfg(all(windows, feature = "win-threadpool"))]
+const DISPATCHER: Option<Factory> = Some(("WindowsDispatcher", || {
+    use unified_scheduler::{WindowsDispatcher, WindowsDispatcherConfig};
+    let config = WindowsDispatcherConfig::default().max_threads(2);
+    Arc::new(WindowsDispatcher::with_config(config))
+}));
+
+#[cfg(not(any(
+    all(target_os = "linux", feature = "linux-calloop"),
+    all(windows, feature = "win-threadpool"),
+)))]
+const DISPATCHER: Option<Factory> = None;
+
+/// The task of the yields workload: yields `YIELDS` times.
+async fn yield_many() {
+    for _ in 0..YIELDS {
+        future::yield_now().await;
+    }
+}
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Workload = (&'static str, fn(&dyn Peer));
@@ -31,29 +68,23 @@ trait Peer {
     fn chain(&self);
 }
 
-struct Linux(Arc<dyn Scheduler>);
+/// Any `Scheduler`; here, the platform's dispatcher.
+struct Dispatcher(Arc<dyn Scheduler>);
 
-impl Linux {
-    fn new() -> Self {
-        let config = LinuxDispatcherConfig::default().worker_threads(2);
-        Self(Arc::new(LinuxDispatcher::with_config(config)))
-    }
-}
-
-fn linux_chain(s: Arc<dyn Scheduler>, depth: usize) -> Task<usize> {
+fn dispatcher_chain(s: Arc<dyn Scheduler>, depth: usize) -> Task<usize> {
     let inner = s.clone();
     s.spawn(async move {
         if depth == 0 {
             0
         } else {
-            linux_chain(inner, depth - 1).await + 1
+            dispatcher_chain(inner, depth - 1).await + 1
         }
     })
 }
 
-impl Peer for Linux {
+impl Peer for Dispatcher {
     fn name(&self) -> &'static str {
-        "LinuxDispatcher"
+        "dispatcher"
     }
     fn spawn_outside(&self) {
         let tasks: Vec<Task<()>> = (0..TASKS).map(|_| self.0.spawn(async {})).collect();
@@ -75,13 +106,7 @@ impl Peer for Linux {
     }
     fn yields(&self) {
         let tasks: Vec<Task<()>> = (0..YIELD_TASKS)
-            .map(|_| {
-                self.0.spawn(async {
-                    for _ in 0..YIELDS {
-                        future::yield_now().await;
-                    }
-                })
-            })
+            .map(|_| self.0.spawn(yield_many()))
             .collect();
         self.0.block(async {
             for task in tasks {
@@ -90,7 +115,7 @@ impl Peer for Linux {
         });
     }
     fn chain(&self) {
-        assert_eq!(self.0.block(linux_chain(self.0.clone(), CHAIN)), CHAIN);
+        assert_eq!(self.0.block(dispatcher_chain(self.0.clone(), CHAIN)), CHAIN);
     }
 }
 
@@ -121,7 +146,7 @@ fn ae_chain(ex: Arc<async_executor::Executor<'static>>, depth: usize) -> BoxFutu
 
 impl Peer for AsyncExecutor {
     fn name(&self) -> &'static str {
-        "async-executor"
+        "async_executor"
     }
     fn spawn_outside(&self) {
         let tasks: Vec<_> = (0..TASKS).map(|_| self.0.spawn(async {})).collect();
@@ -142,13 +167,7 @@ impl Peer for AsyncExecutor {
     }
     fn yields(&self) {
         let tasks: Vec<_> = (0..YIELD_TASKS)
-            .map(|_| {
-                self.0.spawn(async {
-                    for _ in 0..YIELDS {
-                        future::yield_now().await;
-                    }
-                })
-            })
+            .map(|_| self.0.spawn(yield_many()))
             .collect();
         future::block_on(async {
             for task in tasks {
@@ -208,13 +227,7 @@ impl Peer for Tokio {
     }
     fn yields(&self) {
         let tasks: Vec<_> = (0..YIELD_TASKS)
-            .map(|_| {
-                self.0.spawn(async {
-                    for _ in 0..YIELDS {
-                        future::yield_now().await;
-                    }
-                })
-            })
+            .map(|_| self.0.spawn(yield_many()))
             .collect();
         self.0.block_on(async {
             for task in tasks {
@@ -228,9 +241,10 @@ impl Peer for Tokio {
     }
 }
 
-fn benches(c: &mut Criterion) {
+/// Every workload, one group each, on the dispatcher `make` builds and the two executors.
+fn benches(c: &mut Criterion, make: fn() -> Arc<dyn Scheduler>) {
     let peers: Vec<Box<dyn Peer>> = vec![
-        Box::new(Linux::new()),
+        Box::new(Dispatcher(make())),
         Box::new(AsyncExecutor::new()),
         Box::new(Tokio::new()),
     ];
@@ -252,5 +266,16 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(linux, benches);
-criterion_main!(linux);
+fn main() {
+    let Some((name, make)) = DISPATCHER else {
+        println!(
+            "no dispatcher to measure here: build on Linux with `--features linux-calloop` or on \
+             Windows with `--features win-threadpool`"
+        );
+        return;
+    };
+    println!("dispatcher: {name}");
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c, make);
+    c.final_summary();
+}
