@@ -5,6 +5,8 @@
 
 #[cfg(feature = "std")]
 mod block;
+#[cfg(feature = "std")]
+mod end_collector;
 mod metadata;
 mod scheduler;
 mod spawn;
@@ -24,3 +26,6 @@ pub use unparker::Unparker;
 #[cfg(feature = "std")]
 #[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
 pub(crate) use thread_bound::current_thread_id;
+#[cfg(feature = "std")]
+#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
+pub(crate) use end_collector::run_collecting_end;

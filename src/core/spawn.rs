@@ -306,6 +306,10 @@ struct EndGuard {
 
 impl Drop for EndGuard {
     fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        if super::end_collector::try_collect(self.scheduler.as_ptr().cast(), self.id, self.end) {
+            return; // the scheduler running this task collects its end itself
+        }
         if let Some(scheduler) = self.scheduler.upgrade() {
             scheduler.task_ended(self.id, self.end);
         }

@@ -62,6 +62,10 @@ pub struct TestScheduler {
     state: Mutex<State>,
     /// Set while a background runnable runs, for `is_main_thread`.
     running_background: AtomicBool,
+    /// The end of the task `run_next` ran last, not yet applied to the task table (0: none).
+    /// Only `std` builds collect ends this way (32-bit embedded targets lack 64-bit atomics).
+    #[cfg(feature = "std")]
+    pending_end: core::sync::atomic::AtomicU64,
     /// The next task id: 1, 2, 3, ... in spawn order (no lock needed to spawn). `usize`:
     /// 32-bit embedded targets have no 64-bit atomics.
     next_task_id: AtomicUsize,
@@ -187,6 +191,8 @@ impl TestScheduler {
             state: Mutex::new(state),
             running_background: AtomicBool::new(false),
             next_task_id: AtomicUsize::new(1),
+            #[cfg(feature = "std")]
+            pending_end: core::sync::atomic::AtomicU64::new(0),
             unparked: Arc::new(block::WakeFlag::new(&owner)),
             owner,
         }
@@ -199,7 +205,7 @@ impl TestScheduler {
     /// assert_eq!(TestScheduler::with_config(TestSchedulerConfig::new().seed(5)).seed(), 5);
     /// ```
     pub fn seed(&self) -> u64 {
-        self.state.lock().config.seed
+        self.lock().config.seed
     }
 
     /// Runs one runnable, chosen by the seeded RNG among the ready background runnables and
@@ -274,10 +280,10 @@ impl TestScheduler {
     /// assert_eq!(scheduler.now() - start, Duration::from_millis(10));
     /// ```
     pub fn advance_clock(&self, duration: Duration) {
-        let target = self.state.lock().elapsed.saturating_add(duration);
+        let target = self.lock().elapsed.saturating_add(duration);
         loop {
             self.run_until_parked();
-            let mut state = self.state.lock();
+            let mut state = self.lock();
             match state.timers.next_deadline() {
                 Some(deadline) if deadline <= target => {
                     state.elapsed = state.elapsed.max(deadline);
@@ -313,7 +319,7 @@ impl TestScheduler {
     /// assert_eq!(*order.lock().unwrap(), ["fast", "fast", "fast", "slow"]);
     /// ```
     pub fn deprioritize(&self, label: TaskLabel) {
-        let mut state = self.state.lock();
+        let mut state = self.lock();
         if !state.deprioritized_labels.contains(&label) {
             state.deprioritized_labels.push(label);
         }
@@ -336,7 +342,7 @@ impl TestScheduler {
     /// assert!(!test.is_task_running(id));
     /// ```
     pub fn is_task_running(&self, id: crate::TaskId) -> bool {
-        self.state.lock().tasks.is_running(id)
+        self.lock().tasks.is_running(id)
     }
 
     /// Every task that is running, in spawn order.
@@ -352,7 +358,7 @@ impl TestScheduler {
     /// assert_eq!(test.live_tasks().len(), 1);
     /// ```
     pub fn live_tasks(&self) -> Vec<LiveTask> {
-        self.state.lock().tasks.live().collect()
+        self.lock().tasks.live().collect()
     }
 
     /// A future that yields a seeded number of times (0 to 9), so that other tasks may run
@@ -368,7 +374,7 @@ impl TestScheduler {
     /// scheduler.block(async move { delay.await });
     /// ```
     pub fn simulate_random_delay(&self) -> RandomDelay {
-        RandomDelay::new(self.state.lock().rng.below(10))
+        RandomDelay::new(self.lock().rng.below(10))
     }
 
     /// A random stream forked from this scheduler's seed, for the test's own choices.
@@ -379,7 +385,7 @@ impl TestScheduler {
     /// assert!(rng.below(6) < 6);
     /// ```
     pub fn rng(&self) -> TestRng {
-        TestRng(SeededRng::new(self.state.lock().rng.next_u64()))
+        TestRng(SeededRng::new(self.lock().rng.next_u64()))
     }
 
     /// Says what the test is waiting for; shown when a `block` gets stuck.
@@ -391,7 +397,7 @@ impl TestScheduler {
     /// test.set_waiting_hint(None::<String>);
     /// ```
     pub fn set_waiting_hint(&self, hint: Option<impl Into<String>>) {
-        self.state.lock().waiting_hint = hint.map(Into::into);
+        self.lock().waiting_hint = hint.map(Into::into);
     }
 
     /// Lets a `block` that cannot progress wait for real wakes from other threads (real
@@ -420,7 +426,7 @@ impl TestScheduler {
     /// # }
     /// ```
     pub fn allow_parking(&self) {
-        self.state.lock().config.allow_parking = true;
+        self.lock().config.allow_parking = true;
     }
 
     /// Undoes [`allow_parking`](Self::allow_parking).
@@ -432,7 +438,7 @@ impl TestScheduler {
     /// test.forbid_parking();
     /// ```
     pub fn forbid_parking(&self) {
-        self.state.lock().config.allow_parking = false;
+        self.lock().config.allow_parking = false;
     }
 
     /// Sets what `num_cpus()` answers.
@@ -452,7 +458,7 @@ impl TestScheduler {
     #[track_caller]
     pub fn set_num_cpus(&self, n: usize) {
         assert!(n > 0, "num_cpus must be at least 1");
-        self.state.lock().config.num_cpus = n;
+        self.lock().config.num_cpus = n;
     }
 
     /// A hash of the sequence of tasks run so far: equal for equal schedules. Assert it to
@@ -475,7 +481,7 @@ impl TestScheduler {
     /// assert_ne!(run(7), run(8));
     /// ```
     pub fn fingerprint(&self) -> u64 {
-        self.state.lock().trace.fingerprint()
+        self.lock().trace.fingerprint()
     }
 
     /// How many runnables have run so far.
@@ -490,7 +496,7 @@ impl TestScheduler {
     /// assert_eq!(test.steps(), 1);
     /// ```
     pub fn steps(&self) -> u64 {
-        self.state.lock().trace.steps()
+        self.lock().trace.steps()
     }
 
     /// Drops every queued runnable and timer (cancelling their tasks); the runners call it
@@ -519,8 +525,16 @@ impl TestScheduler {
         drop(dropped);
     }
 
+    /// The state, with the end of the last task run applied (see `run_next`).
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock()
+        #[allow(unused_mut)] // only `std` builds apply a collected end
+        let mut state = self.state.lock();
+        #[cfg(feature = "std")]
+        if self.pending_end.load(Ordering::Relaxed) != 0 {
+            let (id, end) = decode_end(self.pending_end.swap(0, Ordering::Relaxed));
+            state.task_ended(id, end);
+        }
+        state
     }
 
     /// Picks and runs the next runnable; see `tick`.
@@ -549,9 +563,50 @@ impl TestScheduler {
         };
         let background = !runnable.metadata().foreground;
         let _flag = BackgroundFlag::set(&self.running_background, background);
-        runnable.run();
+        self.run_runnable(runnable);
         true
     }
+
+    /// Runs one runnable. With `std`, the task's end (if it ends now) comes back directly and
+    /// is applied at the next lock, sparing a lock and a `Weak` upgrade per task.
+    #[cfg(feature = "std")]
+    fn run_runnable(&self, runnable: Runnable) {
+        let me: *const Self = self;
+        if let Some((id, end)) = crate::core::run_collecting_end(me.cast(), runnable) {
+            // Only `run_next` stores here, after its own `lock` emptied the slot.
+            self.pending_end.store(encode_end(id, end), Ordering::Relaxed);
+        }
+    }
+
+    #[cfg(not(feature = "std"))]
+    fn run_runnable(&self, runnable: Runnable) {
+        runnable.run();
+    }
+}
+
+/// A task end packed in a `u64` (never 0): the id, shifted, and the kind in the low bits.
+#[cfg(feature = "std")]
+fn encode_end(id: crate::TaskId, end: crate::TaskEnd) -> u64 {
+    let kind = match end {
+        crate::TaskEnd::Completed => 1,
+        crate::TaskEnd::Cancelled => 2,
+        _ => 3,
+    };
+    (id.as_u64() << 2) | kind
+}
+
+#[cfg(feature = "std")]
+fn decode_end(packed: u64) -> (crate::TaskId, crate::TaskEnd) {
+    let end = match packed & 3 {
+        1 => crate::TaskEnd::Completed,
+        2 => crate::TaskEnd::Cancelled,
+        _ => crate::TaskEnd::Panicked,
+    };
+    let id = crate::TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
+    (id, end)
+}
+
+impl TestScheduler {
 }
 
 /// Marks "a background runnable is running" for `is_main_thread`, even if it unwinds.
@@ -604,6 +659,14 @@ impl State {
         }
         let choice = self.rng.below(self.deprioritized.len());
         self.deprioritized.swap_remove_back(choice)
+    }
+
+    fn task_ended(&mut self, id: crate::TaskId, end: crate::TaskEnd) {
+        if let Some(task) = self.tasks.end(id) {
+            if end == crate::TaskEnd::Panicked {
+                self.panicked.push(task);
+            }
+        }
     }
 
     fn push_ready(&mut self, runnable: Runnable) {

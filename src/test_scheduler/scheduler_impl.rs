@@ -82,12 +82,7 @@ impl Scheduler for TestScheduler {
     }
 
     fn task_ended(&self, id: TaskId, end: TaskEnd) {
-        let mut state = self.lock();
-        if let Some(task) = state.tasks.end(id) {
-            if end == TaskEnd::Panicked {
-                state.panicked.push(task);
-            }
-        }
+        self.lock().task_ended(id, end);
     }
 
     fn is_task_running(&self, id: TaskId) -> Option<bool> {
