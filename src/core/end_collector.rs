@@ -34,7 +34,10 @@ std::thread_local! {
 /// Runs `runnable` for `scheduler` (its address) and returns how the task ended, if it ended
 /// during this run. Nested runs (a task blocking on another scheduler) save and restore the
 /// slot, so each scheduler sees only its own task's end.
-pub(crate) fn run_collecting_end(scheduler: *const (), runnable: Runnable) -> Option<(TaskId, TaskEnd)> {
+pub(crate) fn run_collecting_end(
+    scheduler: *const (),
+    runnable: Runnable,
+) -> Option<(TaskId, TaskEnd)> {
     let running = Some(runnable.metadata().id);
     let outer = SLOT.replace(Slot {
         scheduler,

@@ -24,8 +24,8 @@ pub use time::Instant;
 pub use unparker::Unparker;
 
 #[cfg(feature = "std")]
-#[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
-pub(crate) use thread_bound::current_thread_id;
-#[cfg(feature = "std")]
 #[allow(unused_imports)] // used by the TestScheduler, when its feature is on
 pub(crate) use end_collector::run_collecting_end;
+#[cfg(feature = "std")]
+#[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
+pub(crate) use thread_bound::current_thread_id;

@@ -574,7 +574,8 @@ impl TestScheduler {
         let me: *const Self = self;
         if let Some((id, end)) = crate::core::run_collecting_end(me.cast(), runnable) {
             // Only `run_next` stores here, after its own `lock` emptied the slot.
-            self.pending_end.store(encode_end(id, end), Ordering::Relaxed);
+            self.pending_end
+                .store(encode_end(id, end), Ordering::Relaxed);
         }
     }
 
@@ -606,8 +607,7 @@ fn decode_end(packed: u64) -> (crate::TaskId, crate::TaskEnd) {
     (id, end)
 }
 
-impl TestScheduler {
-}
+impl TestScheduler {}
 
 /// Marks "a background runnable is running" for `is_main_thread`, even if it unwinds.
 struct BackgroundFlag<'a>(&'a AtomicBool);
