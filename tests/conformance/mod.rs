@@ -125,15 +125,18 @@ pub fn many_tasks(make: Factory<'_>) {
             })
         })
         .collect();
-    let sum = s.block(async move {
-        let mut sum = 0;
-        for task in tasks {
-            sum += task.await;
-        }
-        sum
-    });
+    let sum = s.block(sum_of(tasks));
     assert_eq!(sum, n * (n - 1) / 2);
     assert_eq!(runs.load(Ordering::Relaxed), n);
+}
+
+/// Awaits every task in order and adds up their outputs.
+async fn sum_of(tasks: Vec<Task<usize>>) -> usize {
+    let mut sum = 0;
+    for task in tasks {
+        sum += task.await;
+    }
+    sum
 }
 
 /// Tasks spawn tasks (through a clone of the `Arc`), and awaiting them from inside works.
@@ -143,11 +146,7 @@ pub fn spawn_from_inside(make: Factory<'_>) {
     let n = scaled(1_000);
     let outer = s.spawn(async move {
         let tasks: Vec<Task<usize>> = (0..n).map(|i| inner.spawn(async move { i })).collect();
-        let mut sum = 0;
-        for task in tasks {
-            sum += task.await;
-        }
-        sum
+        sum_of(tasks).await
     });
     assert_eq!(s.block(outer), n * (n - 1) / 2);
 }
@@ -379,13 +378,7 @@ pub fn panics_reach_the_awaiter(make: Factory<'_>) {
         s.spawn(async { panic!("detached boom") }).detach();
     }
     let tasks: Vec<Task<usize>> = (0..n).map(|i| s.spawn(async move { i })).collect();
-    let sum = s.block(async move {
-        let mut sum = 0;
-        for task in tasks {
-            sum += task.await;
-        }
-        sum
-    });
+    let sum = s.block(sum_of(tasks));
     assert_eq!(sum, n * (n - 1) / 2);
 }
 
