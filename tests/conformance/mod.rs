@@ -303,15 +303,27 @@ pub fn timer_zero_and_huge(make: Factory<'_>) {
 pub fn cancel_by_drop(make: Factory<'_>) {
     let s = make();
     let gate = Gate::new();
+    let parked = Gate::new();
     let dropped = Counter::new();
     let ran_on = Arc::new(AtomicBool::new(false));
     let guard = DropCounter::new(&dropped);
-    let (opened, ran) = (gate.clone(), ran_on.clone());
+    let (opened, ran, parked_signal) = (gate.clone(), ran_on.clone(), parked.clone());
     let task = s.spawn(async move {
         let _guard = guard;
-        opened.wait().await;
+        let mut waiting = std::pin::pin!(opened.wait());
+        // Says "parked" only once the gate check is behind us: a poll already in progress
+        // cannot be cancelled, so the task must be waiting when it is dropped.
+        std::future::poll_fn(|cx| {
+            let poll = waiting.as_mut().poll(cx);
+            if poll.is_pending() {
+                parked_signal.open();
+            }
+            poll
+        })
+        .await;
         ran.store(true, Ordering::SeqCst);
     });
+    s.block(parked.wait());
     drop(task);
     gate.open();
     // The future is dropped, on the backend's own schedule.
