@@ -28,7 +28,7 @@ mod timers;
 
 pub use crate::core::{
     FallibleTask, ForegroundSafe, Instant, Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel,
-    TaskMetadata, TaskRegistration, Unparker,
+    TaskMetadata, TaskQueue, TaskRegistration, Unparker,
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};

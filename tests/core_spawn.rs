@@ -355,3 +355,76 @@ fn the_unparker_ends_a_park_from_another_thread() {
         thread.join().unwrap();
     }
 }
+
+/// The shared state of [`QueueBacked`]: its tasks push themselves here when woken.
+#[derive(Default)]
+struct Pushes {
+    queue: std::sync::Mutex<std::collections::VecDeque<unified_scheduler::Runnable>>,
+    yielded: std::sync::Mutex<Vec<bool>>,
+}
+
+impl unified_scheduler::TaskQueue for Pushes {
+    fn push(&self, runnable: unified_scheduler::Runnable, yielded: bool) {
+        self.yielded.lock().unwrap().push(yielded);
+        self.queue.lock().unwrap().push_back(runnable);
+    }
+}
+
+/// A scheduler that hands its tasks a [`TaskQueue`](unified_scheduler::TaskQueue).
+struct QueueBacked(Arc<Pushes>);
+
+impl Scheduler for QueueBacked {
+    fn schedule(&self, runnable: unified_scheduler::Runnable) {
+        self.0.queue.lock().unwrap().push_back(runnable);
+    }
+    fn task_queue(&self) -> Option<Arc<dyn unified_scheduler::TaskQueue>> {
+        Some(self.0.clone())
+    }
+    fn schedule_after(&self, _delay: Duration, runnable: unified_scheduler::Runnable) {
+        self.schedule(runnable);
+    }
+    fn park(&self, _timeout: Option<Duration>) -> bool {
+        loop {
+            let next = self.0.queue.lock().unwrap().pop_front();
+            match next {
+                Some(runnable) => runnable.run(),
+                None => return true,
+            };
+        }
+    }
+    fn unparker(&self) -> unified_scheduler::Unparker {
+        unified_scheduler::Unparker::from_waker(std::task::Waker::noop().clone())
+    }
+    fn is_main_thread(&self) -> bool {
+        false
+    }
+    fn now(&self) -> std::time::Instant {
+        std::time::Instant::now()
+    }
+}
+
+#[test]
+fn wakes_go_through_the_task_queue_and_say_whether_the_task_yielded() {
+    let pushes = Arc::new(Pushes::default());
+    let scheduler: Arc<dyn Scheduler> = Arc::new(QueueBacked(pushes.clone()));
+    let waker_slot: Arc<std::sync::Mutex<Option<std::task::Waker>>> = Arc::default();
+    let slot = waker_slot.clone();
+    let task = scheduler.spawn(async move {
+        futures_lite::future::yield_now().await; // wakes itself while running
+        let mut waited = false;
+        std::future::poll_fn(|cx| {
+            if waited {
+                return std::task::Poll::Ready(5);
+            }
+            waited = true;
+            *slot.lock().unwrap() = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
+        .await
+    });
+    scheduler.park(None); // runs the task until it waits for the slot's waker
+    assert_eq!(*pushes.yielded.lock().unwrap(), [true]);
+    waker_slot.lock().unwrap().take().unwrap().wake(); // woken from outside
+    assert_eq!(*pushes.yielded.lock().unwrap(), [true, false]);
+    assert_eq!(scheduler.block(task), 5);
+}

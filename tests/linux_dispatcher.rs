@@ -46,6 +46,18 @@ conformance::stamp!(make;
     shutdown_drops_every_future(20, 500, conformance::TimerAwait::Fallible),
 );
 
+// Per-worker queues: work queued on a busy worker reaches the idle one, and a worker that
+// blocks hands its queued work over. Two workers, whatever the machine.
+fn make_two_workers() -> Arc<dyn Scheduler> {
+    Arc::new(LinuxDispatcher::with_config(
+        LinuxDispatcherConfig::default().worker_threads(2),
+    ))
+}
+conformance::stamp!(make_two_workers;
+    local_work_reaches_idle_workers,
+    block_inside_a_task_on_its_own_spawn,
+);
+
 #[test]
 fn default_config_has_at_least_two_workers() {
     let s = make();

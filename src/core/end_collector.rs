@@ -34,6 +34,7 @@ std::thread_local! {
 /// Runs `runnable` for `scheduler` (its address) and returns how the task ended, if it ended
 /// during this run. Nested runs (a task blocking on another scheduler) save and restore the
 /// slot, so each scheduler sees only its own task's end.
+#[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // only the TestScheduler collects
 pub(crate) fn run_collecting_end(
     scheduler: *const (),
     runnable: Runnable,

@@ -11,6 +11,7 @@ mod metadata;
 mod scheduler;
 mod spawn;
 mod task;
+mod task_queue;
 #[cfg(feature = "std")]
 mod thread_bound;
 mod time;
@@ -20,6 +21,7 @@ pub use metadata::{TaskId, TaskLabel, TaskMetadata};
 pub use scheduler::{Runnable, Scheduler, TaskEnd, TaskRegistration};
 pub use spawn::ForegroundSafe;
 pub use task::{FallibleTask, Task};
+pub use task_queue::TaskQueue;
 pub use time::Instant;
 pub use unparker::Unparker;
 

@@ -4,7 +4,9 @@ use core::any::Any;
 use core::panic::Location;
 use core::time::Duration;
 
-use super::{Instant, TaskId, TaskLabel, TaskMetadata, Unparker};
+use alloc::sync::Arc;
+
+use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
 
 /// A runnable task: one poll of a spawned future, carrying its [`TaskMetadata`].
 ///
@@ -114,11 +116,15 @@ impl TaskRegistration {
 ///         self.schedule(runnable) // a toy: no timers
 ///     }
 ///     fn park(&self, _timeout: Option<Duration>) -> bool {
-///         // Run what is queued, so `block` on this thread makes progress.
-///         while let Some(r) = self.0.lock().unwrap().pop_front() {
-///             r.run();
+///         // Run what is queued, so `block` on this thread makes progress. Unlock before
+///         // running: a task may wake itself into the queue.
+///         loop {
+///             let next = self.0.lock().unwrap().pop_front();
+///             match next {
+///                 Some(runnable) => runnable.run(),
+///                 None => return true,
+///             };
 ///         }
-///         true
 ///     }
 ///     fn unparker(&self) -> Unparker {
 ///         Unparker::from_waker(std::task::Waker::noop().clone())
@@ -317,6 +323,24 @@ pub trait Scheduler: Any + Send + Sync {
     /// ```
     fn is_task_running(&self, id: TaskId) -> Option<bool> {
         let _ = id;
+        None
+    }
+
+    /// The queue this scheduler's tasks push themselves into when woken, if it has one;
+    /// `None` (the default) sends every wake through the scheduler itself.
+    ///
+    /// Spawned tasks hold what this returns, so a multi-threaded backend returns its inner
+    /// shared state here: a wake then writes to no reference count every thread shares
+    /// (the default upgrades a `Weak` of the scheduler on each wake). See [`TaskQueue`] for
+    /// what the queue must do once the scheduler is gone.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// assert!(scheduler.task_queue().is_none());
+    /// ```
+    fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
         None
     }
 

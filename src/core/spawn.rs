@@ -1,9 +1,10 @@
 //! The generic helpers on `dyn Scheduler`: spawning, timers and downcasting.
 //!
 //! Each spawn is one allocation (async-task's, which holds the future, the output and the
-//! schedule closure). The closure holds a `Weak` reference, so queued tasks do not keep
-//! their scheduler alive: once it is dropped, a woken task is cancelled and its awaiter sees
-//! that, instead of a leak or a hang.
+//! schedule closure). The closure holds the task's [`Home`]: a `Weak` reference to the
+//! scheduler, or the backend's own [`TaskQueue`](super::TaskQueue). Either way queued tasks
+//! do not keep the scheduler alive: once it is dropped, a woken task is cancelled and its
+//! awaiter sees that, instead of a leak or a hang.
 
 use alloc::sync::{Arc, Weak};
 use core::any::Any;
@@ -11,6 +12,9 @@ use core::future::Future;
 use core::panic::Location;
 use core::time::Duration;
 
+use async_task::{ScheduleInfo, WithInfo};
+
+use super::task_queue::Home;
 use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata};
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
@@ -184,15 +188,11 @@ where
 {
     let registration = scheduler.register_task(label, spawned_at);
     let metadata = TaskMetadata::new(registration.id, label, spawned_at, false);
-    let weak = Arc::downgrade(scheduler);
-    // Only the `Weak` is captured (the label is in the metadata): a smaller task.
-    let schedule = move |runnable: Runnable| {
-        // No scheduler any more: dropping the runnable cancels the task.
-        if let Some(scheduler) = weak.upgrade() {
-            let label = runnable.metadata().label;
-            send_to(&*scheduler, runnable, label);
-        }
-    };
+    // Only the home is captured (the label is in the metadata): a smaller task.
+    let home = Home::of(scheduler);
+    let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {
+        home.send(runnable, info.woken_while_running);
+    });
     let (runnable, task) = if registration.track_end {
         let tracked = tracked(future, Arc::downgrade(scheduler), registration.id);
         builder(metadata).spawn(move |_| tracked, schedule)
@@ -225,19 +225,18 @@ where
 {
     let registration = scheduler.register_task(None, spawned_at);
     let metadata = TaskMetadata::new(registration.id, None, spawned_at, true);
-    let weak = Arc::downgrade(scheduler);
+    let home = Home::of(scheduler);
     #[cfg(feature = "std")]
     let owner = super::thread_bound::current_thread_id();
-    let schedule = move |runnable: Runnable| match weak.upgrade() {
-        Some(scheduler) => scheduler.schedule_foreground(runnable),
-        None => {
-            // No scheduler any more. Dropping the runnable cancels the task, but only its
-            // own thread may drop a `!Send` future: elsewhere it is leaked.
-            #[cfg(feature = "std")]
-            if super::thread_bound::current_thread_id() != owner {
-                core::mem::forget(runnable);
-            }
-        }
+    let schedule = move |runnable: Runnable| {
+        // Without a scheduler, dropping the runnable cancels the task, but only its own
+        // thread may drop a `!Send` future: elsewhere it is leaked.
+        #[cfg(feature = "std")]
+        home.send_foreground(runnable, || {
+            super::thread_bound::current_thread_id() == owner
+        });
+        #[cfg(not(feature = "std"))]
+        home.send_foreground(runnable, || true);
     };
     let tracked_id = registration.track_end.then_some(registration.id);
     let (runnable, task) = spawn_thread_bound(future, metadata, schedule, tracked_id, scheduler);
@@ -256,7 +255,7 @@ fn spawn_thread_bound<F, S>(
 where
     F: Future + 'static,
     F::Output: 'static,
-    S: Fn(Runnable) + Send + Sync + 'static,
+    S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
     use super::thread_bound::ThreadBound;
     match tracked_id {
@@ -286,7 +285,7 @@ fn spawn_thread_bound<F, S>(
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    S: Fn(Runnable) + Send + Sync + 'static,
+    S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
     match tracked_id {
         Some(id) => {

@@ -324,3 +324,65 @@ pub fn shutdown_drops_every_future(
         assert_eq!(dropped.get(), spawned);
     }
 }
+
+/// Spins on the calling thread until `arrived` reaches 2 (or [`LIMIT`] passes): the task that
+/// calls it holds its worker until a second task, on another worker, arrives.
+fn meet_on_two_threads(arrived: &AtomicUsize) -> bool {
+    arrived.fetch_add(1, Ordering::SeqCst);
+    let deadline = Instant::now() + LIMIT;
+    while arrived.load(Ordering::SeqCst) < 2 {
+        if Instant::now() > deadline {
+            return false;
+        }
+        thread::yield_now();
+    }
+    true
+}
+
+/// Work a task queues on its own worker reaches an idle worker: two tasks spawned from one
+/// task, each of which holds its thread until the other runs, both finish. (Needs two
+/// workers; looped, since a lost wakeup shows up only in some interleavings.)
+pub fn local_work_reaches_idle_workers(make: Factory<'_>) {
+    let scheduler = make();
+    assert!(scheduler.num_cpus() >= 2, "this property needs two workers");
+    for round in 0..scaled(200) {
+        let inner = scheduler.clone();
+        let outer = scheduler.spawn(async move {
+            let arrived = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<Task<bool>> = (0..2)
+                .map(|_| {
+                    let arrived = arrived.clone();
+                    inner.spawn(async move { meet_on_two_threads(&arrived) })
+                })
+                .collect();
+            let mut met = true;
+            for task in tasks {
+                met &= task.await;
+            }
+            met
+        });
+        assert!(
+            wait(outer),
+            "round {round}: a task waited {LIMIT:?} for its sibling to run on another worker"
+        );
+    }
+}
+
+/// A task that blocks its worker thread on a task it just spawned does not deadlock: the
+/// worker's queued work goes to the other workers while it blocks. (Looped.)
+pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
+    let scheduler = make();
+    for round in 0..scaled(200) {
+        let inner = scheduler.clone();
+        let outer = scheduler.spawn(async move {
+            // Alone in its worker's queue: nothing else would wake another worker for it.
+            let child = inner.spawn(async { 42 });
+            inner.block_with_timeout(LIMIT, child).ok()
+        });
+        assert_eq!(
+            wait(outer),
+            Some(42),
+            "round {round}: a task blocking its worker on its own spawns hung"
+        );
+    }
+}

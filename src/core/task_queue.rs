@@ -1,0 +1,145 @@
+//! Where a woken task goes: [`TaskQueue`], a backend's optional fast path, and [`Home`],
+//! what every spawned task holds to find its way back.
+//!
+//! By default a task holds a `Weak` of its scheduler and upgrades it on every wake. That is
+//! one atomic write to a reference count all threads share, on every wake: harmless on one
+//! thread, a cache line bouncing between cores on a thread pool. A backend that implements
+//! [`Scheduler::task_queue`] hands out its inner queue instead; the task holds that strongly
+//! and a wake costs no shared write beyond the queue's own.
+
+use alloc::sync::{Arc, Weak};
+
+use super::{Runnable, Scheduler};
+
+/// The queue a backend's tasks push themselves into when they are woken, in place of the
+/// [`Scheduler`] itself (see [`Scheduler::task_queue`]).
+///
+/// Tasks hold it strongly, so it outlives the scheduler: once the scheduler is dropped,
+/// `push` must drop the runnable (cancelling its task) rather than queue it, and a
+/// foreground runnable pushed off its own thread must be leaked, not dropped.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, Instant};
+/// use unified_scheduler::{Runnable, Scheduler, TaskQueue, Unparker};
+///
+/// /// What tasks hold: the queue, `None` once the scheduler is gone.
+/// struct Inner(Mutex<Option<VecDeque<Runnable>>>);
+///
+/// impl TaskQueue for Inner {
+///     fn push(&self, runnable: Runnable, _yielded: bool) {
+///         let mut queue = self.0.lock().unwrap();
+///         match queue.as_mut() {
+///             Some(queue) => queue.push_back(runnable),
+///             None => {
+///                 drop(queue); // never drop a task under the lock: it may wake others
+///                 drop(runnable);
+///             }
+///         }
+///     }
+/// }
+///
+/// struct Fifo(Arc<Inner>);
+///
+/// impl Scheduler for Fifo {
+///     fn schedule(&self, runnable: Runnable) {
+///         self.0.push(runnable, false);
+///     }
+///     fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
+///         Some(self.0.clone())
+///     }
+///     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
+///         self.schedule(runnable) // a toy: no timers
+///     }
+///     fn park(&self, _timeout: Option<Duration>) -> bool {
+///         loop {
+///             // Unlock before running: the task may wake itself into the queue.
+///             let next = self.0.0.lock().unwrap().as_mut().and_then(|q| q.pop_front());
+///             match next {
+///                 Some(runnable) => runnable.run(),
+///                 None => return true,
+///             };
+///         }
+///     }
+///     fn unparker(&self) -> Unparker {
+///         Unparker::from_waker(std::task::Waker::noop().clone())
+///     }
+///     fn is_main_thread(&self) -> bool {
+///         false
+///     }
+///     fn now(&self) -> Instant {
+///         Instant::now()
+///     }
+/// }
+///
+/// impl Drop for Fifo {
+///     fn drop(&mut self) {
+///         // Cancel what is queued; later wakes find `None` and cancel their task.
+///         let queued = self.0.0.lock().unwrap().take();
+///         drop(queued);
+///     }
+/// }
+///
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(Fifo(Arc::new(Inner(Mutex::new(Some(
+///     VecDeque::new(),
+/// ))))));
+/// let task = scheduler.spawn(async {
+///     futures_lite::future::yield_now().await; // this wake goes through `Inner::push`
+///     7
+/// });
+/// assert_eq!(scheduler.block(task), 7);
+/// ```
+pub trait TaskQueue: Send + Sync {
+    /// Queues a woken task, as [`Scheduler::schedule`] would (or `schedule_foreground` for a
+    /// foreground task, or `schedule_labeled` for a labeled one: see the runnable's
+    /// metadata). `yielded` is `true` when the task woke itself while it was running (it
+    /// yielded): a fair queue puts it behind the work already waiting.
+    fn push(&self, runnable: Runnable, yielded: bool);
+}
+
+/// What a spawned task holds to reach its scheduler on every wake.
+pub(super) enum Home {
+    /// The scheduler itself, weakly, so queued tasks do not keep it alive.
+    Scheduler(Weak<dyn Scheduler>),
+    /// The backend's own queue (see [`Scheduler::task_queue`]).
+    Queue(Arc<dyn TaskQueue>),
+}
+
+impl Home {
+    pub(super) fn of(scheduler: &Arc<dyn Scheduler>) -> Self {
+        match scheduler.task_queue() {
+            Some(queue) => Self::Queue(queue),
+            None => Self::Scheduler(Arc::downgrade(scheduler)),
+        }
+    }
+
+    /// Sends a woken background task home. With no scheduler left, dropping the runnable
+    /// cancels the task.
+    pub(super) fn send(&self, runnable: Runnable, yielded: bool) {
+        match self {
+            Self::Queue(queue) => queue.push(runnable, yielded),
+            Self::Scheduler(weak) => {
+                if let Some(scheduler) = weak.upgrade() {
+                    match runnable.metadata().label {
+                        Some(label) => scheduler.schedule_labeled(runnable, label),
+                        None => scheduler.schedule(runnable),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a woken foreground task home; `on_own_thread` says whether the runnable may be
+    /// dropped here if there is no scheduler left (it is leaked otherwise).
+    pub(super) fn send_foreground(&self, runnable: Runnable, on_own_thread: impl FnOnce() -> bool) {
+        match self {
+            Self::Queue(queue) => queue.push(runnable, false),
+            Self::Scheduler(weak) => match weak.upgrade() {
+                Some(scheduler) => scheduler.schedule_foreground(runnable),
+                None if on_own_thread() => drop(runnable),
+                None => core::mem::forget(runnable),
+            },
+        }
+    }
+}

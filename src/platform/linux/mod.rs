@@ -1,0 +1,477 @@
+//! `LinuxDispatcher`: a thread pool for background work and a calloop channel into the main
+//! thread's event loop for foreground work (feature `linux-calloop`, Linux and the BSDs).
+//!
+//! # Implementation notes
+//!
+//! - **Ownership.** The dispatcher owns an `Arc<Shared>`: the pool and the way to the main
+//!   thread. Tasks hold clones of it as their [`TaskQueue`], so a wake touches no reference
+//!   count; the worker and timer threads hold clones too, never of the dispatcher. So the
+//!   user's last `Arc<dyn Scheduler>` runs `Drop`, which shuts everything down, and after
+//!   that a wake cancels its task instead of queueing it.
+//! - **Pool** ([`pool`]): a local queue per worker with a LIFO slot, a global queue for work
+//!   from other threads, stealing, and a parking protocol that wakes one idle worker at a
+//!   time and cannot lose a wakeup.
+//! - **Foreground** ([`foreground`]): `schedule_foreground` sends the runnable through a
+//!   calloop channel and unparks the main thread. The receiving end is drained on the main
+//!   thread only: by the user's `calloop::EventLoop` (see [`LinuxDispatcher::insert_into`]),
+//!   or by `park`, and so `block`/`run_until`, called on the main thread.
+//! - **Blocking on the main thread runs foreground tasks.** Unlike gpui, `block` on the main
+//!   thread keeps running foreground runnables while it waits, so awaiting a foreground task
+//!   from the main thread cannot deadlock. On a worker, `block` first hands the worker's
+//!   queued work to the others; elsewhere it only parks the calling thread.
+//! - **Timers** ([`timers`]): one timer thread hands fired runnables to the pool.
+//! - **Panics.** Tasks are spawned with async-task's `propagate_panic`, so a panic is caught
+//!   and handed to the `Task` awaiter; workers also catch around `run` and drop, so no panic
+//!   can end a worker.
+//! - **Shutdown** (`Drop`): stop and join the timer thread; take every queue and mark the
+//!   pool shut down; close the foreground channel; drop the taken background runnables
+//!   (their tasks are cancelled, so a worker blocked on one of them is released); join the
+//!   workers, except the calling thread if it is one of them (it exits after its current
+//!   task); then drop the foreground runnables that never ran if we are on the main thread,
+//!   or leak them if we are not.
+
+mod foreground;
+mod pool;
+mod timers;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::mem;
+use core::panic::AssertUnwindSafe;
+use core::time::Duration;
+use std::io;
+use std::panic::catch_unwind;
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use calloop::{LoopHandle, RegistrationToken};
+
+use self::foreground::{Foreground, ForegroundSource, MainQueue};
+use self::pool::{Pool, Worker};
+use self::timers::Timers;
+use crate::core::current_thread_id;
+use crate::{Runnable, Scheduler, TaskQueue, Unparker};
+
+/// How many foreground runnables one `park` on the main thread runs before it returns, so a
+/// task that yields forever cannot keep `block` from polling its own future.
+const MAIN_BUDGET: usize = 64;
+
+/// The knobs of a [`LinuxDispatcher`].
+///
+/// ```
+/// use unified_scheduler::LinuxDispatcherConfig;
+///
+/// let config = LinuxDispatcherConfig::default().worker_threads(3);
+/// assert_eq!(config.worker_threads, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LinuxDispatcherConfig {
+    /// How many worker threads run background tasks; at least 1 is used. The default is
+    /// the machine's available parallelism, but at least 2.
+    pub worker_threads: usize,
+    /// The name of the worker threads (the timer thread gets `"{name}-timer"`).
+    pub thread_name: String,
+}
+
+impl Default for LinuxDispatcherConfig {
+    /// `max(available_parallelism, 2)` workers named `"unified-scheduler"`.
+    ///
+    /// ```
+    /// use unified_scheduler::LinuxDispatcherConfig;
+    /// assert!(LinuxDispatcherConfig::default().worker_threads >= 2);
+    /// ```
+    fn default() -> Self {
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            worker_threads: cpus.max(2),
+            thread_name: String::from("unified-scheduler"),
+        }
+    }
+}
+
+impl LinuxDispatcherConfig {
+    /// The same config with `count` worker threads (0 counts as 1).
+    ///
+    /// ```
+    /// use unified_scheduler::LinuxDispatcherConfig;
+    /// assert_eq!(LinuxDispatcherConfig::default().worker_threads(1).worker_threads, 1);
+    /// ```
+    #[must_use]
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = count;
+        self
+    }
+
+    /// The same config with worker threads named `name`.
+    ///
+    /// ```
+    /// use unified_scheduler::LinuxDispatcherConfig;
+    /// let config = LinuxDispatcherConfig::default().thread_name("indexer");
+    /// assert_eq!(config.thread_name, "indexer");
+    /// ```
+    #[must_use]
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+}
+
+/// The production [`Scheduler`] for Linux and the BSDs: a pool of worker threads for
+/// background tasks, a timer thread, and a calloop channel that carries foreground tasks to
+/// the main thread (the thread that created the dispatcher).
+///
+/// Foreground tasks run on the main thread when it is blocked in
+/// [`block`](crate::Scheduler#method.block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
+/// main thread's own `calloop::EventLoop` dispatches after
+/// [`insert_into`](LinuxDispatcher::insert_into). Dropping the last `Arc` stops and joins
+/// the threads and cancels the tasks still queued. Queued foreground tasks are dropped only
+/// if that happens on the main thread; elsewhere they are leaked, never dropped on the wrong
+/// thread. (The last reference can be a waker's for an instant on a worker thread, so a
+/// program that must not leak foreground work drains it with `block` before dropping.)
+///
+/// ```
+/// use std::rc::Rc;
+/// use std::sync::Arc;
+/// use unified_scheduler::{LinuxDispatcher, Scheduler};
+///
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::new());
+/// let background = scheduler.spawn(async { 6 * 7 });
+/// let not_send = Rc::new(1);
+/// let foreground = scheduler.spawn_foreground(async move { *not_send });
+/// // Blocking on the main thread also runs foreground tasks.
+/// assert_eq!(scheduler.block(async { background.await + foreground.await }), 43);
+/// ```
+pub struct LinuxDispatcher {
+    shared: Arc<Shared>,
+    timers: Arc<Timers>,
+    main: MainQueue,
+    workers: Vec<JoinHandle<()>>,
+    timer_thread: Option<JoinHandle<()>>,
+}
+
+/// What tasks, workers and the timer thread share: where runnables go.
+struct Shared {
+    pool: Pool,
+    foreground: Foreground,
+}
+
+impl Shared {
+    /// Hands fired timers to their queues.
+    fn push_fired(&self, fired: &mut Vec<Runnable>) {
+        let (foreground, background): (Vec<Runnable>, Vec<Runnable>) = fired
+            .drain(..)
+            .partition(|runnable| runnable.metadata().foreground);
+        self.pool.push_global(background);
+        foreground.into_iter().for_each(|r| self.foreground.send(r));
+    }
+}
+
+impl TaskQueue for Shared {
+    fn push(&self, runnable: Runnable, yielded: bool) {
+        if runnable.metadata().foreground {
+            self.foreground.send(runnable);
+        } else {
+            self.pool.push(runnable, yielded);
+        }
+    }
+}
+
+std::thread_local! {
+    /// The parker `park` uses on this thread, and its unparker as handed out by `unparker`.
+    static PARKER: (parking::Parker, Unparker) = {
+        let (parker, unparker) = parking::pair();
+        (parker, Unparker::from(unparker))
+    };
+}
+
+/// Drops a runnable (cancelling its task); a panicking destructor does not unwind further.
+fn drop_guarded(runnable: Runnable) {
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(runnable)));
+}
+
+impl Default for LinuxDispatcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinuxDispatcher {
+    /// A dispatcher with the default config; the calling thread becomes its main thread.
+    ///
+    /// # Panics
+    ///
+    /// If the threads or the calloop channel cannot be created; see
+    /// [`try_with_config`](LinuxDispatcher::try_with_config).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{LinuxDispatcher, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::new());
+    /// assert!(scheduler.is_main_thread());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_config(LinuxDispatcherConfig::default())
+    }
+
+    /// A dispatcher with `config`; the calling thread becomes its main thread.
+    ///
+    /// # Panics
+    ///
+    /// If the threads or the calloop channel cannot be created.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig, Scheduler};
+    ///
+    /// let config = LinuxDispatcherConfig::default().worker_threads(1);
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::with_config(config));
+    /// assert_eq!(scheduler.num_cpus(), 1);
+    /// ```
+    pub fn with_config(config: LinuxDispatcherConfig) -> Self {
+        match Self::try_with_config(config) {
+            Ok(dispatcher) => dispatcher,
+            Err(error) => panic!("cannot start the LinuxDispatcher's threads: {error}"),
+        }
+    }
+
+    /// A dispatcher with `config`, or the error from spawning its threads.
+    ///
+    /// # Panics
+    ///
+    /// If calloop cannot create the channel's event file descriptor.
+    ///
+    /// ```
+    /// use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig};
+    ///
+    /// let dispatcher = LinuxDispatcher::try_with_config(LinuxDispatcherConfig::default())?;
+    /// # drop(dispatcher);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_with_config(config: LinuxDispatcherConfig) -> io::Result<Self> {
+        let count = config.worker_threads.max(1);
+        let parkers: Vec<(parking::Parker, parking::Unparker)> =
+            (0..count).map(|_| parking::pair()).collect();
+        let (timer_parker, timer_unparker) = parking::pair();
+        let main_unparker = PARKER.with(|(_, unparker)| unparker.clone());
+        let (foreground, main) = Foreground::new(main_unparker);
+        let shared = Arc::new(Shared {
+            pool: Pool::new(parkers.iter().map(|(_, u)| u.clone()).collect()),
+            foreground,
+        });
+        let mut dispatcher = Self {
+            shared,
+            timers: Arc::new(Timers::new(timer_unparker)),
+            main,
+            workers: Vec::with_capacity(count),
+            timer_thread: None,
+        };
+        // On an error below, dropping `dispatcher` stops the threads started so far.
+        for (index, (parker, _)) in parkers.into_iter().enumerate() {
+            let shared = dispatcher.shared.clone();
+            let handle = thread::Builder::new()
+                .name(format!("{}-{index}", config.thread_name))
+                .spawn(move || Worker::enter(&shared.pool, index, &parker).run())?;
+            dispatcher.workers.push(handle);
+        }
+        let (shared, timers) = (dispatcher.shared.clone(), dispatcher.timers.clone());
+        let handle = thread::Builder::new()
+            .name(format!("{}-timer", config.thread_name))
+            .spawn(move || timers::run(&timers, &shared, &timer_parker))?;
+        dispatcher.timer_thread = Some(handle);
+        Ok(dispatcher)
+    }
+
+    /// Runs `future` to completion on the main thread, running foreground tasks while it
+    /// waits: the dispatcher drives the main loop itself. The same as
+    /// [`block`](crate::Scheduler#method.block) called on the main thread.
+    ///
+    /// # Panics
+    ///
+    /// If called from a thread other than the main thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{LinuxDispatcher, Scheduler};
+    ///
+    /// let dispatcher = Arc::new(LinuxDispatcher::new());
+    /// let scheduler: Arc<dyn Scheduler> = dispatcher.clone();
+    /// let task = scheduler.spawn_foreground(async { "on main" });
+    /// assert_eq!(dispatcher.run_until(task), "on main");
+    /// ```
+    #[track_caller]
+    pub fn run_until<F: core::future::Future>(&self, future: F) -> F::Output {
+        assert!(
+            self.is_main_thread(),
+            "LinuxDispatcher::run_until must be called on the main thread (the thread that \
+             created the dispatcher)"
+        );
+        (self as &dyn Scheduler).block(future)
+    }
+
+    /// Inserts the dispatcher's foreground source into the main thread's own calloop
+    /// `EventLoop`, so the loop runs foreground tasks as they arrive, between its other
+    /// sources (Wayland, X11, ...). Returns the token to remove it with.
+    ///
+    /// Blocking on the main thread still runs foreground tasks too. The source can be
+    /// inserted into one loop at a time; it goes away when the dispatcher is dropped.
+    ///
+    /// # Errors
+    ///
+    /// calloop's error if the source cannot be registered, or if it already is (an
+    /// `OtherError`).
+    ///
+    /// # Panics
+    ///
+    /// If called from a thread other than the main thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{LinuxDispatcher, Scheduler};
+    ///
+    /// let mut event_loop = calloop::EventLoop::<bool>::try_new().unwrap();
+    /// let dispatcher = Arc::new(LinuxDispatcher::new());
+    /// dispatcher.insert_into(&event_loop.handle()).unwrap();
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = dispatcher.clone();
+    /// scheduler.spawn_foreground(async { println!("hello from the main loop") }).detach();
+    /// let stop = event_loop.get_signal();
+    /// scheduler
+    ///     .spawn_foreground(async move { stop.stop() })
+    ///     .detach();
+    /// let mut done = false;
+    /// event_loop.run(None, &mut done, |_| {}).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn insert_into<Data>(
+        &self,
+        handle: &LoopHandle<'_, Data>,
+    ) -> calloop::Result<RegistrationToken> {
+        assert!(
+            self.is_main_thread(),
+            "LinuxDispatcher::insert_into must be called on the main thread (the thread that \
+             created the dispatcher)"
+        );
+        let source = ForegroundSource {
+            main: self.main.clone(),
+        };
+        handle
+            .insert_source(source, |(), &mut (), _| {})
+            .map_err(|error| error.error)
+    }
+}
+
+impl Scheduler for LinuxDispatcher {
+    fn schedule(&self, runnable: Runnable) {
+        self.shared.push(runnable, false);
+    }
+
+    fn schedule_foreground(&self, runnable: Runnable) {
+        self.shared.foreground.send(runnable);
+    }
+
+    fn schedule_after(&self, delay: Duration, runnable: Runnable) {
+        if delay.is_zero() {
+            return self.schedule(runnable);
+        }
+        self.timers.add(delay, runnable);
+    }
+
+    /// Parks the calling thread. On the main thread it first runs the foreground tasks that
+    /// are waiting (up to a budget) and returns `true` at once if it ran any; schedule of
+    /// foreground work unparks it. On a worker it first hands the worker's queued tasks to
+    /// the other workers, so they do not wait for this thread.
+    fn park(&self, timeout: Option<Duration>) -> bool {
+        if self.is_main_thread() && self.main.run(MAIN_BUDGET) > 0 {
+            return true;
+        }
+        self.shared.pool.hand_off_local();
+        PARKER.with(|(parker, _)| match timeout {
+            None => {
+                parker.park();
+                true
+            }
+            Some(timeout) => parker.park_timeout(timeout),
+        })
+    }
+
+    /// The calling thread's unparker: it ends a `park` on this same thread.
+    fn unparker(&self) -> Unparker {
+        PARKER.with(|(_, unparker)| unparker.clone())
+    }
+
+    fn is_main_thread(&self) -> bool {
+        current_thread_id() == self.shared.foreground.main_thread
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// The number of worker threads.
+    fn num_cpus(&self) -> usize {
+        self.shared.pool.workers()
+    }
+
+    /// The dispatcher's shared queues: a wake then touches no reference count.
+    fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
+        Some(self.shared.clone())
+    }
+}
+
+impl Drop for LinuxDispatcher {
+    fn drop(&mut self) {
+        let here = current_thread_id();
+        // 1. The timer thread runs no user code, so joining it cannot deadlock.
+        self.timers.stop();
+        if let Some(handle) = self.timer_thread.take() {
+            let _ = handle.join();
+        }
+        let mut dropped = self.timers.take_all();
+        // 2. Stop the pool and take its queues; wakes from now on cancel their task.
+        dropped.extend(self.shared.pool.shut_down());
+        self.shared.foreground.close();
+        // 3. Cancel the background tasks before joining, so a worker blocked on one of them
+        // sees the cancellation and returns.
+        let mut foreground = Vec::new();
+        for runnable in dropped {
+            if runnable.metadata().foreground {
+                foreground.push(runnable);
+            } else {
+                drop_guarded(runnable);
+            }
+        }
+        // 4. Join the workers; a worker dropping the dispatcher exits after its current task.
+        for handle in self.workers.drain(..) {
+            if handle.thread().id() != here {
+                let _ = handle.join();
+            }
+        }
+        // 5. Foreground runnables that never ran.
+        foreground.extend(self.main.drain());
+        if self.is_main_thread() {
+            foreground.into_iter().for_each(drop_guarded);
+        } else {
+            // Leak them: a `!Send` future may only be dropped on its own thread, and we are
+            // not on the main thread. Their awaiters (on the main thread) never resolve.
+            foreground.into_iter().for_each(mem::forget);
+        }
+    }
+}
+
+impl fmt::Debug for LinuxDispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (queued, idle) = self.shared.pool.counts();
+        f.debug_struct("LinuxDispatcher")
+            .field("workers", &self.shared.pool.workers())
+            .field("idle_workers", &idle)
+            .field("queued", &queued)
+            .field("timers", &self.timers.len())
+            .field("main_thread", &self.shared.foreground.main_thread)
+            .finish_non_exhaustive()
+    }
+}
