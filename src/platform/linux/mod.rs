@@ -8,9 +8,9 @@
 //!   count; the worker and timer threads hold clones too, never of the dispatcher. So the
 //!   user's last `Arc<dyn Scheduler>` runs `Drop`, which shuts everything down, and after
 //!   that a wake cancels its task instead of queueing it.
-//! - **Pool** ([`pool`]): a local queue per worker with a LIFO slot, a global queue for work
-//!   from other threads, stealing, and a parking protocol that wakes one idle worker at a
-//!   time and cannot lose a wakeup.
+//! - **Pool** ([`pool`]): a work-stealing deque and a LIFO slot per worker, a global queue
+//!   for work from other threads, and a parking protocol that wakes one idle worker at a time
+//!   and cannot lose a wakeup.
 //! - **Foreground** ([`foreground`]): `schedule_foreground` sends the runnable through a
 //!   calloop channel and unparks the main thread. The receiving end is drained on the main
 //!   thread only: by the user's `calloop::EventLoop` (see [`LinuxDispatcher::insert_into`]),
@@ -50,7 +50,7 @@ use std::time::Instant;
 use calloop::{LoopHandle, RegistrationToken};
 
 use self::foreground::{Foreground, ForegroundSource, MainQueue};
-use self::pool::{Pool, Worker};
+use self::pool::{Deque, Pool, Worker};
 use self::timers::Timers;
 use crate::core::current_thread_id;
 use crate::{Runnable, Scheduler, TaskQueue, Unparker};
@@ -259,8 +259,9 @@ impl LinuxDispatcher {
         let (timer_parker, timer_unparker) = parking::pair();
         let main_unparker = PARKER.with(|(_, unparker)| unparker.clone());
         let (foreground, main) = Foreground::new(main_unparker);
+        let deques: Vec<Deque> = (0..count).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
-            pool: Pool::new(parkers.iter().map(|(_, u)| u.clone()).collect()),
+            pool: Pool::new(&deques, parkers.iter().map(|(_, u)| u.clone()).collect()),
             foreground,
         });
         let mut dispatcher = Self {
@@ -271,11 +272,11 @@ impl LinuxDispatcher {
             timer_thread: None,
         };
         // On an error below, dropping `dispatcher` stops the threads started so far.
-        for (index, (parker, _)) in parkers.into_iter().enumerate() {
+        for (index, ((parker, _), deque)) in parkers.into_iter().zip(deques).enumerate() {
             let shared = dispatcher.shared.clone();
             let handle = thread::Builder::new()
                 .name(format!("{}-{index}", config.thread_name))
-                .spawn(move || Worker::enter(&shared.pool, index, &parker).run())?;
+                .spawn(move || Worker::enter(&shared.pool, index, deque, &parker).run())?;
             dispatcher.workers.push(handle);
         }
         let (shared, timers) = (dispatcher.shared.clone(), dispatcher.timers.clone());

@@ -1,42 +1,46 @@
-//! The worker pool: one local queue per worker, a global queue for work from other threads,
-//! stealing, and the parking protocol.
+//! The worker pool: a work-stealing deque and a LIFO slot per worker, one global queue for
+//! work from other threads, and the parking protocol.
 //!
-//! - **Where work goes.** A task woken on one of this pool's workers goes to that worker's
-//!   local queue: into its LIFO slot (it runs next, on the warm cache: a spawn followed by an
-//!   await stays on one core), or at the back if the task yielded. Work from any other
-//!   thread goes to the global queue.
+//! - **Where work goes.** A task woken on one of this pool's workers goes into that worker's
+//!   LIFO slot: it runs next, on the warm cache, so a spawn followed by an await stays on one
+//!   core and wakes nobody. The task it displaces, and a task that yielded, go to the back of
+//!   the worker's deque (crossbeam-deque: pushing and popping cost the owner no lock, and
+//!   other workers steal half of it at a time). Work from any other thread goes to the
+//!   global queue.
 //! - **Picking.** A worker takes its LIFO slot (at most [`LIFO_STREAK`] times in a row, so
-//!   two tasks waking each other cannot starve the queue), then its queue, then a batch from
-//!   the global queue (first, every [`GLOBAL_EVERY`] picks, so it is never starved), then
-//!   half of another worker's queue (or its LIFO slot), and parks only when all are empty.
+//!   two tasks waking each other cannot starve the deque), then its deque, then a batch from
+//!   the global queue (first, every [`GLOBAL_EVERY`] picks when the LIFO slot is empty, so it
+//!   is never starved), then steals from another worker, and parks when all are empty.
+//! - **The LIFO slot is not stolen**, as in tokio: the task in it runs as soon as the current
+//!   poll ends. A worker about to block its thread (`Scheduler::park`, under `block`) first
+//!   hands its LIFO slot and deque to the global queue ([`Pool::hand_off_local`]).
 //! - **Parking without lost wakeups.** Idle workers list themselves in `idle` under the
-//!   global lock and park on their own `parking::Parker` (which keeps an unpark that comes
-//!   before the park). A producer wakes one idle worker only when none is on its way
-//!   (`waking == 0`); a woken worker that finds more work than it takes wakes the next one.
-//!   Global pushes decide under the global lock. Local pushes read two atomics instead of
-//!   taking the lock; the `SeqCst` fences in [`Pool::notify`] and [`Pool::park`] make sure
-//!   that either the producer sees the parking worker, or the parking worker, rescanning the
-//!   queues after it listed itself, sees the work. A local queue's owner runs its work in
-//!   any case; the wakeup only spreads it.
-//! - **Blocking workers.** A worker about to block the thread (`Scheduler::park`, under
-//!   `block`) first hands its local work to the global queue ([`Pool::hand_off_local`]), so
-//!   the task it waits for cannot be stuck behind it.
-//! - **Shutdown** takes every queue and sets `shutdown` under the global lock: a worker then
-//!   finds either work from before the shutdown or the shutdown itself. Pushes after it drop
-//!   their runnable (cancelling the task).
+//!   global lock, then look at every queue once more, then park on their own
+//!   `parking::Parker` (which keeps an unpark that comes before the park). A producer wakes
+//!   one idle worker only when none is on its way (`waking == 0`); a worker that finds more
+//!   work than it takes wakes the next one. Pushes to the global queue decide under its lock.
+//!   Pushes to a deque read two atomics instead: the `SeqCst` fences in [`Pool::notify`] and
+//!   [`Worker::park`] make sure that either the producer sees the parking worker, or the
+//!   parking worker's last look sees the work. Nobody spins.
+//! - **Shutdown** takes the global queue and every deque (through their stealers) and sets
+//!   `shutdown` under the global lock. Each worker drops what it still holds when it exits;
+//!   pushes after the shutdown drop their runnable (cancelling the task).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::cell::Cell;
+use core::cell::RefCell;
+use core::mem;
 use core::panic::AssertUnwindSafe;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::panic::catch_unwind;
 
+use crossbeam_deque::{Steal, Stealer};
+
 use crate::Runnable;
 use crate::sync::Mutex;
 
-/// How many times in a row a worker may run its LIFO slot before it takes its queue's head.
+/// How many times in a row a worker may run its LIFO slot before it takes its deque's head.
 const LIFO_STREAK: u32 = 3;
 
 /// A worker looks at the global queue first once every this many picks.
@@ -45,15 +49,49 @@ const GLOBAL_EVERY: u32 = 61;
 /// The most runnables a worker takes from the global queue at once.
 const GLOBAL_BATCH: usize = 32;
 
+/// A worker's deque.
+pub(super) type Deque = crossbeam_deque::Worker<Runnable>;
+
 std::thread_local! {
-    /// The pool this thread is a worker of (its address) and the worker's index.
-    static WORKER: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// The calling worker's own queues; `None` on other threads.
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+struct Local {
+    /// The address of the pool this thread works for.
+    pool: usize,
+    /// The task to run next: the last one woken on this worker.
+    lifo: Option<Runnable>,
+    deque: Deque,
+}
+
+impl Local {
+    fn take_all(&mut self) -> Vec<Runnable> {
+        let mut all: Vec<Runnable> = self.lifo.take().into_iter().collect();
+        all.extend(core::iter::from_fn(|| self.deque.pop()));
+        all
+    }
+}
+
+/// Runs `f` on the calling thread's queues if it is a worker of the pool at `pool`.
+fn with_local<R>(pool: usize, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|local| match local.try_borrow_mut() {
+            Ok(mut local) => match local.as_mut() {
+                Some(local) if local.pool == pool => Some(f(local)),
+                _ => None,
+            },
+            // Borrowed further up this thread's stack: not reachable now.
+            Err(_) => None,
+        })
+        // Fails only while this thread exits.
+        .unwrap_or(None)
 }
 
 pub(super) struct Pool {
     global: Mutex<Global>,
-    locals: Box<[Padded<Mutex<Local>>]>,
     /// One per worker, by index.
+    stealers: Box<[Stealer<Runnable>]>,
     unparkers: Box<[parking::Unparker]>,
     /// `global.idle.len()` and `global.waking`, readable without the lock (written under it).
     idle_count: AtomicUsize,
@@ -70,47 +108,26 @@ struct Global {
     shutdown: bool,
 }
 
-#[derive(Default)]
-struct Local {
-    /// The task to run next: the last one woken on this worker.
-    lifo: Option<Runnable>,
-    queue: VecDeque<Runnable>,
-}
-
-/// Keeps each worker's lock on its own cache lines, so workers do not slow each other down.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// What a worker finds when it looks for work.
-pub(super) enum Next {
-    Run(Runnable),
-    Exit,
-}
-
-/// A worker's own state, kept on its stack.
+/// A worker thread's loop state, kept on its stack.
 pub(super) struct Worker<'a> {
     pool: &'a Pool,
     index: usize,
     parker: &'a parking::Parker,
     picks: u32,
     lifo_streak: u32,
-    /// Reused buffer for a steal, so stealing does not allocate.
-    stolen: Vec<Runnable>,
 }
 
 impl Pool {
-    pub(super) fn new(unparkers: Box<[parking::Unparker]>) -> Self {
-        let workers = unparkers.len();
+    /// A pool for one worker per deque; `unparkers` in the same order.
+    pub(super) fn new(deques: &[Deque], unparkers: Box<[parking::Unparker]>) -> Self {
         Self {
             global: Mutex::new(Global {
                 queue: VecDeque::with_capacity(1024),
-                idle: Vec::with_capacity(workers),
+                idle: Vec::with_capacity(unparkers.len()),
                 waking: 0,
                 shutdown: false,
             }),
-            locals: (0..workers)
-                .map(|_| Padded(Mutex::new(Local::default())))
-                .collect(),
+            stealers: deques.iter().map(Deque::stealer).collect(),
             unparkers,
             idle_count: AtomicUsize::new(0),
             waking_count: AtomicUsize::new(0),
@@ -122,40 +139,34 @@ impl Pool {
         self.unparkers.len()
     }
 
-    /// The index of the calling thread if it is one of this pool's workers.
-    fn current_worker(&self) -> Option<usize> {
-        let (pool, index) = WORKER.with(Cell::get);
-        (pool == self as *const Self as usize).then_some(index)
+    fn address(&self) -> usize {
+        self as *const Self as usize
     }
 
     /// Queues a background runnable; `yielded` puts it behind the worker's other work.
     pub(super) fn push(&self, runnable: Runnable, yielded: bool) {
-        match self.current_worker() {
-            Some(index) => self.push_local(index, runnable, yielded),
-            None => self.push_global(core::iter::once(runnable)),
+        let mut runnable = Some(runnable);
+        let queued_locally = with_local(self.address(), |local| {
+            let mut for_deque = runnable.take();
+            if !yielded {
+                for_deque = mem::replace(&mut local.lifo, for_deque);
+            }
+            match for_deque {
+                Some(runnable) => {
+                    local.deque.push(runnable);
+                    true // behind other work: worth a wakeup
+                }
+                None => false, // a lone task in the LIFO slot runs next, here
+            }
+        });
+        match (queued_locally, runnable) {
+            (_, Some(runnable)) => self.push_global(core::iter::once(runnable)),
+            (Some(true), None) => self.notify(),
+            _ => {}
         }
     }
 
-    fn push_local(&self, index: usize, runnable: Runnable, yielded: bool) {
-        let mut local = self.locals[index].0.lock();
-        let queued_behind = if yielded {
-            local.queue.push_back(runnable);
-            true
-        } else if let Some(previous) = local.lifo.replace(runnable) {
-            local.queue.push_back(previous);
-            true
-        } else {
-            false
-        };
-        drop(local);
-        // A lone task in the LIFO slot runs next on this worker: waking another one for it
-        // would only move it to a cold core.
-        if queued_behind {
-            self.notify();
-        }
-    }
-
-    /// Queues runnables from outside the pool and wakes a worker for them.
+    /// Queues runnables on the global queue and wakes a worker for them.
     pub(super) fn push_global(&self, runnables: impl IntoIterator<Item = Runnable>) {
         let mut global = self.global.lock();
         if global.shutdown {
@@ -164,15 +175,19 @@ impl Pool {
             return;
         }
         global.queue.extend(runnables);
-        let wake = self.take_idle(&mut global);
+        let wake = if global.queue.is_empty() {
+            None
+        } else {
+            self.take_idle(&mut global)
+        };
         drop(global);
         self.unpark(wake);
     }
 
-    /// Wakes an idle worker to take queued work, unless one is already on its way.
+    /// Wakes an idle worker to steal work just queued on a deque, unless one is on its way.
     fn notify(&self) {
-        // Pairs with the fence in `park`: either this sees the worker listed as idle, or
-        // that worker's rescan sees the work queued before this fence.
+        // Pairs with the fence in `Worker::park`: either this sees the worker listed as idle,
+        // or that worker's last look sees the work pushed before this fence.
         fence(Ordering::SeqCst);
         if self.idle_count.load(Ordering::Relaxed) == 0
             || self.waking_count.load(Ordering::Relaxed) > 0
@@ -187,7 +202,7 @@ impl Pool {
 
     /// Takes one idle worker to unpark, unless another one is already waking up.
     fn take_idle(&self, global: &mut Global) -> Option<usize> {
-        if global.waking > 0 {
+        if global.waking > 0 || global.shutdown {
             return None;
         }
         let worker = global.idle.pop()?;
@@ -207,23 +222,17 @@ impl Pool {
         }
     }
 
-    /// Moves the calling worker's local work to the global queue (it is about to block its
-    /// thread); does nothing on other threads.
+    /// Moves the calling worker's LIFO slot and deque to the global queue (it is about to
+    /// block its thread); does nothing on other threads.
     pub(super) fn hand_off_local(&self) {
-        let Some(index) = self.current_worker() else {
-            return;
-        };
-        let mut local = self.locals[index].0.lock();
-        if local.lifo.is_none() && local.queue.is_empty() {
-            return;
+        let work = with_local(self.address(), Local::take_all).unwrap_or_default();
+        if !work.is_empty() {
+            self.push_global(work);
         }
-        let mut work: Vec<Runnable> = local.lifo.take().into_iter().collect();
-        work.extend(local.queue.drain(..));
-        drop(local);
-        self.push_global(work);
     }
 
-    /// Stops the pool: takes every queued runnable and wakes every worker so it exits.
+    /// Stops the pool: takes the global queue and what can be stolen from the deques, and
+    /// wakes every worker so it exits (dropping what it still holds).
     pub(super) fn shut_down(&self) -> Vec<Runnable> {
         let mut taken: Vec<Runnable> = {
             let mut global = self.global.lock();
@@ -231,10 +240,14 @@ impl Pool {
             self.shutdown.store(true, Ordering::Release);
             global.queue.drain(..).collect()
         };
-        for local in self.locals.iter() {
-            let mut local = local.0.lock();
-            taken.extend(local.lifo.take());
-            taken.extend(local.queue.drain(..));
+        for stealer in self.stealers.iter() {
+            loop {
+                match stealer.steal() {
+                    Steal::Success(runnable) => taken.push(runnable),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
         }
         for unparker in self.unparkers.iter() {
             unparker.unpark();
@@ -242,90 +255,107 @@ impl Pool {
         taken
     }
 
-    /// How many runnables are queued (for `Debug`), and how many workers are idle.
+    /// How many runnables wait in the global queue and the deques, and how many workers are
+    /// idle.
     pub(super) fn counts(&self) -> (usize, usize) {
-        let (mut queued, idle) = {
+        let (global, idle) = {
             let global = self.global.lock();
             (global.queue.len(), global.idle.len())
         };
-        for local in self.locals.iter() {
-            let local = local.0.lock();
-            queued += local.queue.len() + usize::from(local.lifo.is_some());
-        }
-        (queued, idle)
+        let deques: usize = self.stealers.iter().map(Stealer::len).sum();
+        (global + deques, idle)
     }
 
-    /// Whether any queue holds work, looked at after the caller listed itself as idle.
+    /// Whether any shared queue holds work.
     fn has_work(&self) -> bool {
-        !self.global.lock().queue.is_empty()
-            || self.locals.iter().any(|local| {
-                let local = local.0.lock();
-                local.lifo.is_some() || !local.queue.is_empty()
-            })
+        !self.global.lock().queue.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 }
 
 impl<'a> Worker<'a> {
-    /// Registers the calling thread as worker `index` of `pool`.
-    pub(super) fn enter(pool: &'a Pool, index: usize, parker: &'a parking::Parker) -> Self {
-        WORKER.with(|worker| worker.set((pool as *const Pool as usize, index)));
+    /// Registers the calling thread as worker `index` of `pool`, owning `deque`.
+    pub(super) fn enter(
+        pool: &'a Pool,
+        index: usize,
+        deque: Deque,
+        parker: &'a parking::Parker,
+    ) -> Self {
+        LOCAL.with(|local| {
+            *local.borrow_mut() = Some(Local {
+                pool: pool.address(),
+                lifo: None,
+                deque,
+            });
+        });
         Self {
             pool,
             index,
             parker,
             picks: 0,
             lifo_streak: 0,
-            stolen: Vec::new(),
         }
     }
 
-    /// Runs work until the pool shuts down.
+    /// Runs work until the pool shuts down, then drops the work left on this worker.
     pub(super) fn run(mut self) {
-        while let Next::Run(runnable) = self.next() {
+        while let Some(runnable) = self.next() {
             let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
         }
-        // Work queued here by the last task, after `shut_down` took the queues.
-        let mut local = self.pool.locals[self.index].0.lock();
-        let mut left: Vec<Runnable> = local.lifo.take().into_iter().collect();
-        left.extend(local.queue.drain(..));
-        drop(local);
-        left.into_iter().for_each(super::drop_guarded);
+        let left = LOCAL.with(|local| local.borrow_mut().take().map(|mut l| l.take_all()));
+        // Outside the borrow: dropping a task may wake others, which come back to `push`.
+        left.into_iter().flatten().for_each(super::drop_guarded);
     }
 
-    fn next(&mut self) -> Next {
+    /// Runs `f` on this worker's own queues.
+    fn local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
+        with_local(self.pool.address(), f).expect("a worker's queues live as long as its loop")
+    }
+
+    /// The next runnable, parking while there is none; `None` once the pool shuts down.
+    fn next(&mut self) -> Option<Runnable> {
         loop {
             if self.pool.shutdown.load(Ordering::Acquire) {
-                return Next::Exit;
+                return None;
             }
             self.picks = self.picks.wrapping_add(1);
-            let found = if self.picks % GLOBAL_EVERY == 0 {
+            // Not while the LIFO slot is full: the task there is to run next, and nobody
+            // else may take it.
+            let global_first =
+                self.picks % GLOBAL_EVERY == 0 && self.local(|local| local.lifo.is_none());
+            let found = if global_first {
                 self.take_global().or_else(|| self.take_local())
             } else {
                 self.take_local().or_else(|| self.take_global())
             };
             if let Some(runnable) = found.or_else(|| self.steal()) {
-                return Next::Run(runnable);
-            }
-            if self.park() {
-                return Next::Exit;
-            }
-        }
-    }
-
-    fn take_local(&mut self) -> Option<Runnable> {
-        let mut local = self.pool.locals[self.index].0.lock();
-        if let Some(runnable) = local.lifo.take() {
-            if self.lifo_streak < LIFO_STREAK {
-                self.lifo_streak += 1;
                 return Some(runnable);
             }
-            local.queue.push_back(runnable);
+            if self.park() {
+                return None;
+            }
         }
-        self.lifo_streak = 0;
-        local.queue.pop_front()
     }
 
-    /// Takes a batch from the global queue: one to run, the rest into the local queue.
+    /// Takes the LIFO slot or the head of the deque.
+    fn take_local(&mut self) -> Option<Runnable> {
+        let streak = &mut self.lifo_streak;
+        with_local(self.pool.address(), |local| match local.lifo.take() {
+            Some(runnable) if *streak < LIFO_STREAK => {
+                *streak += 1;
+                Some(runnable)
+            }
+            lifo => {
+                if let Some(runnable) = lifo {
+                    local.deque.push(runnable);
+                }
+                *streak = 0;
+                local.deque.pop()
+            }
+        })
+        .flatten()
+    }
+
+    /// Takes a batch from the global queue: one to run, the rest onto the deque.
     fn take_global(&mut self) -> Option<Runnable> {
         let mut global = self.pool.global.lock();
         let len = global.queue.len();
@@ -334,7 +364,7 @@ impl<'a> Worker<'a> {
         let first = batch.next()?;
         let more_here = batch.len() > 0;
         if more_here {
-            self.pool.locals[self.index].0.lock().queue.extend(batch);
+            self.local(|local| batch.for_each(|runnable| local.deque.push(runnable)));
         } else {
             drop(batch);
         }
@@ -349,30 +379,25 @@ impl<'a> Worker<'a> {
         Some(first)
     }
 
-    /// Takes half of another worker's queue (or its LIFO slot if the queue is empty).
+    /// Steals about half of another worker's deque: one to run, the rest onto ours.
     fn steal(&mut self) -> Option<Runnable> {
         let workers = self.pool.workers();
         for offset in 1..workers {
-            let victim = &self.pool.locals[(self.index + offset) % workers].0;
-            let first = {
-                let mut victim = victim.lock();
-                match victim.queue.pop_front() {
-                    Some(first) => {
-                        let more = victim.queue.len() / 2;
-                        self.stolen.extend(victim.queue.drain(..more));
-                        Some(first)
-                    }
-                    None => victim.lifo.take(),
+            let victim = &self.pool.stealers[(self.index + offset) % workers];
+            let stolen = loop {
+                let attempt = self.local(|local| victim.steal_batch_and_pop(&local.deque));
+                match attempt {
+                    Steal::Success(runnable) => break Some(runnable),
+                    Steal::Empty => break None,
+                    Steal::Retry => continue,
                 }
             };
-            let Some(first) = first else { continue };
-            if !self.stolen.is_empty() {
-                let mut local = self.pool.locals[self.index].0.lock();
-                local.queue.extend(self.stolen.drain(..));
-                drop(local);
-                self.pool.notify();
+            if let Some(runnable) = stolen {
+                if !self.local(|local| local.deque.is_empty()) {
+                    self.pool.notify(); // more than we take: pass the wakeup on
+                }
+                return Some(runnable);
             }
-            return Some(first);
         }
         None
     }
@@ -391,7 +416,7 @@ impl<'a> Worker<'a> {
             global.idle.push(self.index);
             pool.publish(&global);
         }
-        // Pairs with the fence in `notify`: see the module notes.
+        // Pairs with the fence in `Pool::notify`: see the module notes.
         fence(Ordering::SeqCst);
         if !pool.has_work() {
             self.parker.park();
@@ -406,11 +431,6 @@ impl<'a> Worker<'a> {
             None => global.waking -= 1,
         }
         pool.publish(&global);
-        let shutdown = global.shutdown;
-        drop(global);
-        // Our `waking` is gone: look at every queue again before parking (pairs with
-        // `notify`, like the fence above).
-        fence(Ordering::SeqCst);
-        shutdown
+        global.shutdown
     }
 }
