@@ -24,7 +24,10 @@
 //!   their type allows, so awaiters see cancellation instead of a hang and nothing leaks
 //!   that could have been dropped;
 //! - the dispatcher's threads hold only its inner shared state, never the dispatcher itself,
-//!   so the user's last `Arc` decides when it shuts down.
+//!   so the user's last `Arc` decides when it shuts down;
+//! - a multi-threaded backend hands that inner state to its tasks through
+//!   `Scheduler::task_queue`, so a wake touches no reference count all threads share; after
+//!   shutdown, a wake through it cancels its task.
 //!
 //! Platform types (calloop, windows-sys, libdispatch) stay out of the public API except
 //! where exposing them is the point. Every backend passes the generic conformance suite in

@@ -130,8 +130,13 @@ impl LinuxDispatcherConfig {
 /// [`insert_into`](LinuxDispatcher::insert_into). Dropping the last `Arc` stops and joins
 /// the threads and cancels the tasks still queued. Queued foreground tasks are dropped only
 /// if that happens on the main thread; elsewhere they are leaked, never dropped on the wrong
-/// thread. (The last reference can be a waker's for an instant on a worker thread, so a
+/// thread. (A task that holds the scheduler can make a worker drop the last reference, so a
 /// program that must not leak foreground work drains it with `block` before dropping.)
+///
+/// A task woken on a worker goes into that worker's LIFO slot and runs as soon as the
+/// current poll returns; no other worker takes it. So a task that blocks its worker thread
+/// (other than through `block`, which first hands the worker's queued work to the others)
+/// delays it, as in tokio: keep blocking work off the pool.
 ///
 /// ```
 /// use std::rc::Rc;
