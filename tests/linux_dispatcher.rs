@@ -25,7 +25,7 @@ fn make_single_worker() -> Arc<dyn Scheduler> {
 }
 
 conformance::stamp_dispatcher!(make);
-conformance::stamp!(make_single_worker; timers_in_order);
+conformance::stamp!(make_single_worker; timers_in_order, ping_pong_does_not_starve_other_work);
 
 // Main-thread behaviour shared with the other dispatchers: nested blocking, dropping the
 // dispatcher off the main thread.

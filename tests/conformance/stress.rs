@@ -386,3 +386,64 @@ pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
         );
     }
 }
+
+/// Two tasks that take turns forever, each waking the other from inside its poll.
+struct PingPong {
+    state: Mutex<PingPongState>,
+}
+
+#[derive(Default)]
+struct PingPongState {
+    turn: usize,
+    wakers: [Option<Waker>; 2],
+    stop: bool,
+}
+
+impl PingPong {
+    /// Side `me` of the game: on its turn it hands the turn over and wakes the other side.
+    async fn play(self: Arc<Self>, me: usize) {
+        poll_fn(|cx| {
+            let mut state = self.state.lock().unwrap();
+            if state.stop {
+                return Poll::Ready(());
+            }
+            if state.turn == me {
+                state.turn = 1 - me;
+                if let Some(other) = state.wakers[1 - me].take() {
+                    other.wake();
+                }
+            }
+            state.wakers[me] = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    fn stop(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.stop = true;
+        for waker in state.wakers.iter_mut().filter_map(Option::take) {
+            waker.wake();
+        }
+    }
+}
+
+/// Two tasks waking each other forever do not starve work spawned from another thread, nor
+/// timers (run it on a single worker: nobody else would take that work).
+pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
+    let scheduler = make();
+    let game = Arc::new(PingPong {
+        state: Mutex::new(PingPongState::default()),
+    });
+    let players: Vec<Task<()>> = (0..2)
+        .map(|me| scheduler.spawn(game.clone().play(me)))
+        .collect();
+    // Spawned from this thread while the players run: it must still get its turn.
+    let outsider = scheduler.spawn(async { 7 });
+    assert_eq!(wait(outsider), 7, "a task from another thread was starved");
+    wait(scheduler.timer(Duration::from_millis(1)));
+    game.stop();
+    for player in players {
+        wait(player);
+    }
+}

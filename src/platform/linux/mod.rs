@@ -24,11 +24,10 @@
 //!   and handed to the `Task` awaiter; workers also catch around `run` and drop, so no panic
 //!   can end a worker.
 //! - **Shutdown** (`Drop`): stop and join the timer thread; take every queue and mark the
-//!   pool shut down; close the foreground channel; drop the taken background runnables
-//!   (their tasks are cancelled, so a worker blocked on one of them is released); join the
-//!   workers, except the calling thread if it is one of them (it exits after its current
-//!   task); then drop the foreground runnables that never ran if we are on the main thread,
-//!   or leak them if we are not.
+//!   pool shut down; close the foreground channel; cancel the taken tasks (so a worker
+//!   blocked on one of them is released), dropping foreground ones only on the main thread
+//!   and leaking them elsewhere; then join the workers, except the calling thread if it is
+//!   one of them (it exits after its current task).
 
 mod foreground;
 mod pool;
@@ -136,7 +135,8 @@ impl LinuxDispatcherConfig {
 /// A task woken on a worker goes into that worker's LIFO slot and runs as soon as the
 /// current poll returns; no other worker takes it. So a task that blocks its worker thread
 /// (other than through `block`, which first hands the worker's queued work to the others)
-/// delays it, as in tokio: keep blocking work off the pool.
+/// delays it, as in tokio: keep blocking work off the pool. And `block` inside a task holds
+/// its worker: with a single worker, blocking on another background task deadlocks.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -441,14 +441,17 @@ impl Drop for LinuxDispatcher {
         // 2. Stop the pool and take its queues; wakes from now on cancel their task.
         dropped.extend(self.shared.pool.shut_down());
         self.shared.foreground.close();
-        // 3. Cancel the background tasks before joining, so a worker blocked on one of them
-        // sees the cancellation and returns.
-        let mut foreground = Vec::new();
+        // 3. Cancel the tasks that never ran before joining, so a worker blocked on one of
+        // them sees the cancellation and returns. Foreground runnables may be dropped only on
+        // the main thread; elsewhere they are leaked (their awaiters, on the main thread,
+        // never resolve).
+        dropped.extend(self.main.drain());
+        let on_main = self.is_main_thread();
         for runnable in dropped {
-            if runnable.metadata().foreground {
-                foreground.push(runnable);
-            } else {
+            if !runnable.metadata().foreground || on_main {
                 drop_guarded(runnable);
+            } else {
+                mem::forget(runnable);
             }
         }
         // 4. Join the workers; a worker dropping the dispatcher exits after its current task.
@@ -456,15 +459,6 @@ impl Drop for LinuxDispatcher {
             if handle.thread().id() != here {
                 let _ = handle.join();
             }
-        }
-        // 5. Foreground runnables that never ran.
-        foreground.extend(self.main.drain());
-        if self.is_main_thread() {
-            foreground.into_iter().for_each(drop_guarded);
-        } else {
-            // Leak them: a `!Send` future may only be dropped on its own thread, and we are
-            // not on the main thread. Their awaiters (on the main thread) never resolve.
-            foreground.into_iter().for_each(mem::forget);
         }
     }
 }

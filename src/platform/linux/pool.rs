@@ -9,22 +9,24 @@
 //!   global queue.
 //! - **Picking.** A worker takes its LIFO slot (at most [`LIFO_STREAK`] times in a row, so
 //!   two tasks waking each other cannot starve the deque), then its deque, then a batch from
-//!   the global queue (first, every [`GLOBAL_EVERY`] picks when the LIFO slot is empty, so it
-//!   is never starved), then steals from another worker, and parks when all are empty.
+//!   the global queue, then steals from another worker, and parks when all are empty. Every
+//!   [`GLOBAL_EVERY`] picks it takes from the global queue first, moving the LIFO slot's task
+//!   to the deque where others can steal it, so the global queue is never starved.
 //! - **The LIFO slot is not stolen**, as in tokio: the task in it runs as soon as the current
 //!   poll ends. A worker about to block its thread (`Scheduler::park`, under `block`) first
 //!   hands its LIFO slot and deque to the global queue ([`Pool::hand_off_local`]).
 //! - **Parking without lost wakeups.** Idle workers list themselves in `idle` under the
 //!   global lock, then look at every queue once more, then park on their own
 //!   `parking::Parker` (which keeps an unpark that comes before the park). A producer wakes
-//!   one idle worker only when none is on its way (`waking == 0`); a worker that finds more
-//!   work than it takes wakes the next one. Pushes to the global queue decide under its lock.
-//!   Pushes to a deque read two atomics instead: the `SeqCst` fences in [`Pool::notify`] and
-//!   [`Worker::park`] make sure that either the producer sees the parking worker, or the
-//!   parking worker's last look sees the work. Nobody spins.
-//! - **Shutdown** takes the global queue and every deque (through their stealers) and sets
-//!   `shutdown` under the global lock. Each worker drops what it still holds when it exits;
-//!   pushes after the shutdown drop their runnable (cancelling the task).
+//!   one idle worker only when none is on its way (`waking == 0`); so a woken worker that
+//!   sees more work than it takes wakes the next one. Pushes to the global queue decide
+//!   under its lock. Pushes to a deque read two atomics instead: the `SeqCst` fences in
+//!   [`Pool::notify`] and [`Worker::park`] make sure that either the producer sees the
+//!   parking worker, or the parking worker's last look sees the work. Nobody spins.
+//! - **Shutdown** takes the global queue and every deque (through their stealers, and the
+//!   calling worker's own queues if `Drop` runs on a worker) and sets `shutdown` under the
+//!   global lock. Each worker drops what it still holds when it exits; pushes after the
+//!   shutdown drop their runnable (cancelling the task), on workers too.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -115,6 +117,8 @@ pub(super) struct Worker<'a> {
     parker: &'a parking::Parker,
     picks: u32,
     lifo_streak: u32,
+    /// Unparked by a producer (counted in `waking`) and not yet past its first pick.
+    woken: bool,
 }
 
 impl Pool {
@@ -146,6 +150,10 @@ impl Pool {
     /// Queues a background runnable; `yielded` puts it behind the worker's other work.
     pub(super) fn push(&self, runnable: Runnable, yielded: bool) {
         let mut runnable = Some(runnable);
+        if self.shutdown.load(Ordering::Acquire) {
+            // `push_global` cancels it.
+            return self.push_global(runnable);
+        }
         let queued_locally = with_local(self.address(), |local| {
             let mut for_deque = runnable.take();
             if !yielded {
@@ -240,6 +248,12 @@ impl Pool {
             self.shutdown.store(true, Ordering::Release);
             global.queue.drain(..).collect()
         };
+        // On a worker (the dispatcher dropped from a task), its LIFO slot too.
+        taken.extend(
+            with_local(self.address(), Local::take_all)
+                .into_iter()
+                .flatten(),
+        );
         for stealer in self.stealers.iter() {
             loop {
                 match stealer.steal() {
@@ -293,6 +307,7 @@ impl<'a> Worker<'a> {
             parker,
             picks: 0,
             lifo_streak: 0,
+            woken: false,
         }
     }
 
@@ -318,16 +333,20 @@ impl<'a> Worker<'a> {
                 return None;
             }
             self.picks = self.picks.wrapping_add(1);
-            // Not while the LIFO slot is full: the task there is to run next, and nobody
-            // else may take it.
-            let global_first =
-                self.picks % GLOBAL_EVERY == 0 && self.local(|local| local.lifo.is_none());
-            let found = if global_first {
+            let found = if self.picks % GLOBAL_EVERY == 0 {
+                // The LIFO slot's task goes where others can steal it: the task taken from
+                // the global queue instead may hold this thread for a while.
+                self.demote_lifo(true);
                 self.take_global().or_else(|| self.take_local())
             } else {
                 self.take_local().or_else(|| self.take_global())
             };
             if let Some(runnable) = found.or_else(|| self.steal()) {
+                if mem::take(&mut self.woken) && self.pool.has_work() {
+                    // Producers left this wakeup to us (they skip notifying while a worker
+                    // is waking): pass it on if there is more than we take.
+                    self.pool.notify();
+                }
                 return Some(runnable);
             }
             if self.park() {
@@ -336,18 +355,35 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Takes the LIFO slot or the head of the deque.
+    /// Moves the LIFO slot's task to the back of the deque, and wakes a worker for it unless
+    /// it is about to run here anyway (`behind_others` says whether it waits).
+    fn demote_lifo(&mut self, behind_others: bool) {
+        self.lifo_streak = 0;
+        let waits = self.local(|local| match local.lifo.take() {
+            Some(runnable) => {
+                let waits = behind_others || !local.deque.is_empty();
+                local.deque.push(runnable);
+                waits
+            }
+            None => false,
+        });
+        if waits {
+            self.pool.notify();
+        }
+    }
+
+    /// Takes the LIFO slot (at most `LIFO_STREAK` times in a row) or the head of the deque.
     fn take_local(&mut self) -> Option<Runnable> {
+        if self.lifo_streak >= LIFO_STREAK {
+            self.demote_lifo(false);
+        }
         let streak = &mut self.lifo_streak;
         with_local(self.pool.address(), |local| match local.lifo.take() {
-            Some(runnable) if *streak < LIFO_STREAK => {
+            Some(runnable) => {
                 *streak += 1;
                 Some(runnable)
             }
-            lifo => {
-                if let Some(runnable) = lifo {
-                    local.deque.push(runnable);
-                }
+            None => {
                 *streak = 0;
                 local.deque.pop()
             }
@@ -428,7 +464,10 @@ impl<'a> Worker<'a> {
                 global.idle.swap_remove(at);
             }
             // Taken off `idle` by a producer, which counted us as waking.
-            None => global.waking -= 1,
+            None => {
+                global.waking -= 1;
+                self.woken = true;
+            }
         }
         pool.publish(&global);
         global.shutdown

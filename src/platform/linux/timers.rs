@@ -1,6 +1,6 @@
 //! The timer thread: one [`TimerHeap`], slept on with `park_deadline` until the earliest
-//! deadline. All due timers fire in one wakeup and go to the pool's global queue in deadline
-//! order; a new timer wakes the thread only if it is due before the thread would wake anyway.
+//! deadline. All due timers fire in one wakeup and go, in deadline order, to the pool's
+//! global queue (or, for foreground tasks, to the main thread); a new timer wakes the thread only if it is due before the thread would wake anyway.
 //! Fired runnables never run on the timer thread, so a long task cannot delay another timer.
 
 use alloc::vec::Vec;
