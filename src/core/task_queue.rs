@@ -107,6 +107,7 @@ pub(super) enum Home {
 }
 
 impl Home {
+    #[inline]
     pub(super) fn of(scheduler: &Arc<dyn Scheduler>) -> Self {
         match scheduler.task_queue() {
             Some(queue) => Self::Queue(queue),
@@ -116,6 +117,7 @@ impl Home {
 
     /// Sends a woken background task home. With no scheduler left, dropping the runnable
     /// cancels the task.
+    #[inline]
     pub(super) fn send(&self, runnable: Runnable, yielded: bool) {
         match self {
             Self::Queue(queue) => queue.push(runnable, yielded),
