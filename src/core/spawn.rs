@@ -14,7 +14,7 @@ use core::time::Duration;
 
 use async_task::{ScheduleInfo, WithInfo};
 
-use super::task_queue::Home;
+use super::task_queue::{Home, send_to};
 use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata};
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
@@ -204,13 +204,6 @@ where
         FirstRun::After(delay) => scheduler.schedule_after(delay, runnable),
     }
     Task::spawned(task)
-}
-
-fn send_to(scheduler: &dyn Scheduler, runnable: Runnable, label: Option<TaskLabel>) {
-    match label {
-        Some(label) => scheduler.schedule_labeled(runnable, label),
-        None => scheduler.schedule(runnable),
-    }
 }
 
 #[track_caller]

@@ -9,7 +9,7 @@
 
 use alloc::sync::{Arc, Weak};
 
-use super::{Runnable, Scheduler};
+use super::{Runnable, Scheduler, TaskLabel};
 
 /// The queue a backend's tasks push themselves into when they are woken, in place of the
 /// [`Scheduler`] itself (see [`Scheduler::task_queue`]).
@@ -95,6 +95,31 @@ pub trait TaskQueue: Send + Sync {
     /// foreground task, or `schedule_labeled` for a labeled one: see the runnable's
     /// metadata). `yielded` is `true` when the task woke itself while it was running (it
     /// yielded): a fair queue puts it behind the work already waiting.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use unified_scheduler::{Runnable, TaskId, TaskMetadata, TaskQueue};
+    ///
+    /// #[derive(Default)]
+    /// struct Recorder(Mutex<Vec<(Runnable, bool)>>);
+    ///
+    /// impl TaskQueue for Recorder {
+    ///     fn push(&self, runnable: Runnable, yielded: bool) {
+    ///         self.0.lock().unwrap().push((runnable, yielded));
+    ///     }
+    /// }
+    ///
+    /// let queue = Recorder::default();
+    /// let metadata = TaskMetadata::here(TaskId::next_global(), None);
+    /// let (runnable, task) = async_task::Builder::new()
+    ///     .metadata(metadata)
+    ///     .spawn(|_| async { 1 }, |_| {});
+    /// queue.push(runnable, false);
+    /// let (runnable, yielded) = queue.0.lock().unwrap().pop().unwrap();
+    /// assert!(!yielded);
+    /// runnable.run();
+    /// assert!(task.is_finished());
+    /// ```
     fn push(&self, runnable: Runnable, yielded: bool);
 }
 
@@ -123,10 +148,8 @@ impl Home {
             Self::Queue(queue) => queue.push(runnable, yielded),
             Self::Scheduler(weak) => {
                 if let Some(scheduler) = weak.upgrade() {
-                    match runnable.metadata().label {
-                        Some(label) => scheduler.schedule_labeled(runnable, label),
-                        None => scheduler.schedule(runnable),
-                    }
+                    let label = runnable.metadata().label;
+                    send_to(&*scheduler, runnable, label);
                 }
             }
         }
@@ -143,5 +166,14 @@ impl Home {
                 None => core::mem::forget(runnable),
             },
         }
+    }
+}
+
+/// Queues a background runnable on `scheduler`, through `schedule_labeled` if it has a label.
+#[inline]
+pub(super) fn send_to(scheduler: &dyn Scheduler, runnable: Runnable, label: Option<TaskLabel>) {
+    match label {
+        Some(label) => scheduler.schedule_labeled(runnable, label),
+        None => scheduler.schedule(runnable),
     }
 }
