@@ -109,13 +109,24 @@ impl BackgroundExecutor {
 impl ForegroundExecutor {
     /// An executor over `scheduler`, for the calling (main) thread.
     ///
+    /// # Panics
+    ///
+    /// If the caller is not on the scheduler's main thread: everything this executor spawns
+    /// must be spawned there.
+    ///
     /// ```
     /// use std::sync::Arc;
     /// use unified_scheduler::{ForegroundExecutor, QueueScheduler};
     /// let executor = ForegroundExecutor::new(Arc::new(QueueScheduler::new()));
     /// assert!(executor.is_main_thread());
     /// ```
+    #[track_caller]
     pub fn new(scheduler: Arc<dyn Scheduler>) -> Self {
+        assert!(
+            scheduler.is_main_thread(),
+            "ForegroundExecutor::new called off the scheduler's main thread (or inside one of \
+             its background tasks): make the ForegroundExecutor on the main thread"
+        );
         Self {
             scheduler,
             not_send: PhantomData,

@@ -19,7 +19,6 @@ mod executor;
 mod platform;
 #[cfg(feature = "std")]
 mod queue;
-#[cfg(any(feature = "std", feature = "test-scheduler"))]
 mod sync;
 #[cfg(feature = "test-scheduler")]
 mod test_scheduler;
@@ -27,8 +26,8 @@ mod test_scheduler;
 mod timers;
 
 pub use crate::core::{
-    FallibleTask, ForegroundSafe, Instant, Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel,
-    TaskMetadata, TaskQueue, TaskRegistration, Unparker,
+    FallibleTask, ForegroundSafe, Instant, Runnable, Scheduler, Task, TaskId, TaskLabel,
+    TaskMetadata, TaskQueue, Unparker,
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};

@@ -7,6 +7,7 @@ use core::time::Duration;
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
+use crate::core::thread_parker;
 use crate::sync::Mutex;
 use crate::timers::TimerHeap;
 use crate::{Runnable, Scheduler, Unparker};
@@ -16,8 +17,10 @@ use crate::{Runnable, Scheduler, Unparker};
 /// blocking on a future.
 ///
 /// It is the embeddable loop for programs that already own their main loop (call
-/// `run_all` once per iteration), a reference implementation of [`Scheduler`], and the
-/// scheduler this crate's examples use. Timers use real time.
+/// `run_all` once per iteration: it runs what was queued when called and returns), a
+/// reference implementation of [`Scheduler`], and the scheduler this crate's examples use.
+/// Timers use real time. Any thread may block on it at once with the others; only the main
+/// thread runs tasks while it blocks.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -31,8 +34,8 @@ use crate::{Runnable, Scheduler, Unparker};
 /// ```
 pub struct QueueScheduler {
     state: Mutex<State>,
-    parker: Mutex<parking::Parker>,
-    unparker: Unparker,
+    /// The main thread's unparker: new work wakes the main thread, which runs it.
+    main_unparker: Unparker,
     main_thread: ThreadId,
 }
 
@@ -57,15 +60,13 @@ impl QueueScheduler {
     /// assert!(QueueScheduler::new().is_empty());
     /// ```
     pub fn new() -> Self {
-        let (parker, unparker) = parking::pair();
         Self {
             state: Mutex::new(State {
                 ready: VecDeque::new(),
                 timers: TimerHeap::new(),
                 never: Vec::new(),
             }),
-            parker: Mutex::new(parker),
-            unparker: Unparker::from(unparker),
+            main_unparker: thread_parker::unparker(),
             main_thread: thread::current().id(),
         }
     }
@@ -94,8 +95,10 @@ impl QueueScheduler {
         self.len() == 0
     }
 
-    /// Runs ready runnables, and timers that are due, until none is left; returns how many
-    /// ran. Work they spawn or wake runs too.
+    /// Runs the runnables that were ready when it was called, and the timers due by then;
+    /// returns how many ran. Work they spawn or wake waits for the next call, so a task that
+    /// keeps yielding cannot keep `run_all` from returning to the host's loop (smol's
+    /// `try_tick` discipline).
     ///
     /// # Panics
     ///
@@ -108,7 +111,9 @@ impl QueueScheduler {
     /// let scheduler: Arc<dyn Scheduler> = queue.clone();
     /// let inner = scheduler.clone();
     /// scheduler.spawn(async move { inner.spawn(async {}).detach() }).detach();
-    /// assert_eq!(queue.run_all(), 2);
+    /// assert_eq!(queue.run_all(), 1); // the outer task; it spawned the inner one
+    /// assert_eq!(queue.run_all(), 1); // the inner task
+    /// assert_eq!(queue.run_all(), 0);
     /// ```
     #[track_caller]
     pub fn run_all(&self) -> usize {
@@ -116,8 +121,19 @@ impl QueueScheduler {
             self.is_main_thread(),
             "QueueScheduler::run_all must be called on the thread that created the scheduler"
         );
+        let batch = {
+            let mut state = self.state.lock();
+            let now = Instant::now();
+            while let Some((_, timer)) = state.timers.pop_due(now) {
+                state.ready.push_back(timer);
+            }
+            state.ready.len()
+        };
         let mut ran = 0;
-        while let Some(runnable) = self.next_runnable() {
+        while ran < batch {
+            let Some(runnable) = self.state.lock().ready.pop_front() else {
+                break; // cleared meanwhile
+            };
             runnable.run();
             ran += 1;
         }
@@ -150,17 +166,6 @@ impl QueueScheduler {
         count
     }
 
-    fn next_runnable(&self) -> Option<Runnable> {
-        let mut state = self.state.lock();
-        if let Some(runnable) = state.ready.pop_front() {
-            return Some(runnable);
-        }
-        state
-            .timers
-            .pop_due(Instant::now())
-            .map(|(_, runnable)| runnable)
-    }
-
     fn next_timer(&self) -> Option<Instant> {
         self.state.lock().timers.next_deadline()
     }
@@ -169,7 +174,7 @@ impl QueueScheduler {
 impl Scheduler for QueueScheduler {
     fn schedule(&self, runnable: Runnable) {
         self.state.lock().ready.push_back(runnable);
-        self.unparker.unpark();
+        self.main_unparker.unpark();
     }
 
     fn schedule_foreground(&self, runnable: Runnable) {
@@ -183,32 +188,29 @@ impl Scheduler for QueueScheduler {
             None => state.never.push(runnable),
         }
         drop(state);
-        self.unparker.unpark();
+        self.main_unparker.unpark();
     }
 
-    /// On the main thread, runs what is ready first; parks only when nothing is, waking
-    /// for the next timer.
+    /// On the main thread, runs what is ready first and returns at once if anything ran;
+    /// parks (the calling thread, on its own parker) only when nothing did, waking for the
+    /// main thread's next timer.
     fn park(&self, timeout: Option<Duration>) -> bool {
-        if self.is_main_thread() && self.run_all() > 0 {
+        let on_main = self.is_main_thread();
+        if on_main && self.run_all() > 0 {
             return true;
         }
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
-        let wake_at = match (deadline, self.next_timer()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let parker = self.parker.lock();
-        match wake_at {
-            Some(wake_at) => parker.park_deadline(wake_at),
-            None => {
-                parker.park();
-                true
-            }
+        let next_timer = if on_main { self.next_timer() } else { None };
+        match (deadline, next_timer) {
+            (None, None) => thread_parker::park(None),
+            (Some(a), Some(b)) => thread_parker::park_deadline(a.min(b)),
+            (Some(at), None) | (None, Some(at)) => thread_parker::park_deadline(at),
         }
     }
 
+    /// The calling thread's unparker.
     fn unparker(&self) -> Unparker {
-        self.unparker.clone()
+        thread_parker::unparker()
     }
 
     fn is_main_thread(&self) -> bool {

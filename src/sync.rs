@@ -2,6 +2,10 @@
 //!
 //! Poisoning is ignored: a panic inside a task is reported on its own path, and the state
 //! behind these locks stays consistent because no user code runs while they are held.
+//!
+//! The spin lock is for threads, not interrupts: a waker that takes it from an interrupt
+//! handler while the interrupted code holds it spins forever on a single core. Wake tasks
+//! from interrupt handlers through a lock-free flag that the main loop polls instead.
 
 #[cfg(not(feature = "std"))]
 pub(crate) use self::spin_lock::{Mutex, MutexGuard};
@@ -51,7 +55,12 @@ mod spin_lock {
         }
     }
 
-    pub(crate) struct MutexGuard<'a, T>(&'a Mutex<T>);
+    /// Holds the lock. `PhantomData<&mut T>` gives the guard std's auto traits: `Send` iff
+    /// `T: Send`, `Sync` iff `T: Sync` (a shared guard hands out `&T`).
+    pub(crate) struct MutexGuard<'a, T> {
+        mutex: &'a Mutex<T>,
+        _holds: core::marker::PhantomData<&'a mut T>,
+    }
 
     impl<T> Mutex<T> {
         pub(crate) const fn new(value: T) -> Self {
@@ -69,7 +78,10 @@ mod spin_lock {
             {
                 core::hint::spin_loop();
             }
-            MutexGuard(self)
+            MutexGuard {
+                mutex: self,
+                _holds: core::marker::PhantomData,
+            }
         }
     }
 
@@ -78,20 +90,20 @@ mod spin_lock {
         fn deref(&self) -> &T {
             // SAFETY: the guard exists only while `locked` is held by us (acquired in `lock`,
             // released in `drop`), so no other reference to the value exists.
-            unsafe { &*self.0.value.get() }
+            unsafe { &*self.mutex.value.get() }
         }
     }
 
     impl<T> DerefMut for MutexGuard<'_, T> {
         fn deref_mut(&mut self) -> &mut T {
             // SAFETY: as in `deref`; `&mut self` makes this the only borrow of the guard.
-            unsafe { &mut *self.0.value.get() }
+            unsafe { &mut *self.mutex.value.get() }
         }
     }
 
     impl<T> Drop for MutexGuard<'_, T> {
         fn drop(&mut self) {
-            self.0.locked.store(false, Ordering::Release);
+            self.mutex.locked.store(false, Ordering::Release);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! they were scheduled.
 
 use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 
 use crate::Runnable;
@@ -66,6 +67,35 @@ impl<D: Ord + Copy> TimerHeap<D> {
         self.heap
             .pop()
             .map(|Reverse(entry)| (entry.deadline, entry.runnable))
+    }
+
+    /// The runnable of the earliest timer, due or not.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
+    pub(crate) fn peek(&self) -> Option<&Runnable> {
+        self.heap.peek().map(|Reverse(entry)| &entry.runnable)
+    }
+
+    /// Removes the earliest timer, due or not.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
+    pub(crate) fn pop(&mut self) -> Option<(D, Runnable)> {
+        self.heap
+            .pop()
+            .map(|Reverse(entry)| (entry.deadline, entry.runnable))
+    }
+
+    /// Removes every timer whose runnable `remove` picks, keeping the order of the others;
+    /// the caller decides where the removed ones are dropped. O(n).
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
+    pub(crate) fn extract(&mut self, mut remove: impl FnMut(&Runnable) -> bool) -> Vec<Runnable> {
+        let (removed, kept): (Vec<_>, Vec<_>) = core::mem::take(&mut self.heap)
+            .into_vec()
+            .into_iter()
+            .partition(|Reverse(entry)| remove(&entry.runnable));
+        self.heap = BinaryHeap::from(kept);
+        removed
+            .into_iter()
+            .map(|Reverse(entry)| entry.runnable)
+            .collect()
     }
 
     pub(crate) fn len(&self) -> usize {

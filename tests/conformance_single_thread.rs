@@ -35,7 +35,9 @@ mod test_scheduler {
         foreground_runs_on_main_thread, foreground_fifo, timers_never_early,
         timer_zero_and_huge, cancel_by_drop, cancel_foreground_by_drop, detach,
         panics_reach_the_awaiter, block_and_block_with_timeout, park_and_unpark,
-        shutdown_with_pending_work, shutdown_drops_foreground_on_main);
+        shutdown_with_pending_work, shutdown_drops_foreground_on_main,
+        concurrent_blockers, nested_block_keeps_the_lifecycle,
+        spawn_foreground_off_main_fails_at_the_call, blocking_in_every_worker_does_not_hang);
     conformance::stamp!(test_scheduler_fifo; timers_in_order);
 }
 
@@ -46,5 +48,7 @@ mod queue_scheduler {
         foreground_runs_on_main_thread, foreground_fifo, timers_never_early, timers_in_order,
         timer_zero_and_huge, cancel_by_drop, cancel_foreground_by_drop, detach,
         panics_reach_the_awaiter, block_and_block_with_timeout, park_and_unpark,
-        shutdown_with_pending_work, shutdown_drops_foreground_on_main);
+        shutdown_with_pending_work, shutdown_drops_foreground_on_main,
+        concurrent_blockers, nested_block_keeps_the_lifecycle,
+        spawn_foreground_off_main_fails_at_the_call, blocking_in_every_worker_does_not_hang);
 }

@@ -177,12 +177,28 @@ fn spawn_foreground_runs_non_send_futures_on_the_main_thread() {
 }
 
 #[test]
-fn spawn_foreground_on_a_scheduler_without_main_thread_panics_naming_it() {
+fn spawn_foreground_on_a_scheduler_without_main_thread_panics_at_the_call() {
+    // `is_main_thread` is false everywhere on a scheduler without a main thread.
     let scheduler: Arc<dyn Scheduler> = Arc::new(RecordingScheduler::default());
     let message = expect_panic(|| scheduler.spawn_foreground(async {}));
+    assert!(
+        message.contains("not the scheduler's main thread"),
+        "{message}"
+    );
+    assert!(message.contains("core_spawn.rs"), "{message}");
+}
+
+#[test]
+fn schedule_foreground_by_default_panics_naming_the_scheduler() {
+    let scheduler = RecordingScheduler::default();
+    let metadata =
+        unified_scheduler::TaskMetadata::here(unified_scheduler::TaskId::next_global(), None);
+    let (runnable, _task) = async_task::Builder::new()
+        .metadata(metadata)
+        .spawn(|_| async {}, |_| {});
+    let message = expect_panic(|| scheduler.schedule_foreground(runnable));
     assert!(message.contains("RecordingScheduler"), "{message}");
     assert!(message.contains("has no main thread"), "{message}");
-    assert!(message.contains("core_spawn.rs"), "{message}");
 }
 
 #[test]
@@ -427,4 +443,46 @@ fn wakes_go_through_the_task_queue_and_say_whether_the_task_yielded() {
     waker_slot.lock().unwrap().take().unwrap().wake(); // woken from outside
     assert_eq!(*pushes.yielded.lock().unwrap(), [true, false]);
     assert_eq!(scheduler.block(task), 5);
+}
+
+#[test]
+fn spawn_foreground_off_the_main_thread_fails_at_the_call_naming_the_spawn_site() {
+    let (_queue, scheduler) = queue();
+    let other = scheduler.clone();
+    let (message, line) = std::thread::spawn(move || {
+        let line = line!() + 1;
+        let message = expect_panic(|| other.spawn_foreground(async { 1 }));
+        (message, line)
+    })
+    .join()
+    .unwrap();
+    assert!(message.contains("main thread"), "{message}");
+    assert!(
+        message.contains(&format!("core_spawn.rs:{line}")),
+        "{message}"
+    );
+}
+
+#[test]
+fn queue_scheduler_run_all_returns_while_a_task_keeps_yielding() {
+    let (queue, scheduler) = queue();
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
+    scheduler
+        .spawn(async move {
+            // Bounded, so that the bug shows as a failure instead of a hang.
+            for _ in 0..100_000 {
+                counted.fetch_add(1, Ordering::SeqCst);
+                futures_lite::future::yield_now().await;
+            }
+        })
+        .detach();
+    assert_eq!(
+        queue.run_all(),
+        1,
+        "run_all runs what was queued when it was called"
+    );
+    assert_eq!(polls.load(Ordering::SeqCst), 1);
+    assert_eq!(queue.run_all(), 1);
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
 }

@@ -27,6 +27,15 @@ fn make_single_worker() -> Arc<dyn Scheduler> {
 conformance::stamp_dispatcher!(make);
 conformance::stamp!(make_single_worker; timers_in_order, ping_pong_does_not_starve_other_work);
 
+/// With a single worker, a task that blocks holds the only worker thread.
+mod single_worker {
+    use super::*;
+    conformance::stamp!(make_single_worker;
+        blocking_in_every_worker_does_not_hang,
+        nested_block_keeps_the_lifecycle,
+    );
+}
+
 // Main-thread behaviour shared with the other dispatchers: nested blocking, dropping the
 // dispatcher off the main thread.
 conformance::stamp!(make;

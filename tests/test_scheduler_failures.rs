@@ -329,3 +329,248 @@ fn seeds_and_iterations_come_from_the_environment() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_stuck_report_names_tasks_cancelled_because_their_task_was_dropped() {
+    let (_test, scheduler) = scheduler(TestSchedulerConfig::new().seed(2));
+    let done = conformance_gate();
+    for _ in 0..3 {
+        let opener = done.clone();
+        // The classic mistake: `_task` drops (and so cancels) the task at the end of the loop.
+        let _task = scheduler.spawn(async move { opener.open() });
+    }
+    let line = line!() - 2;
+    let message = expect_panic(|| scheduler.block(done.wait()));
+    assert!(message.contains("seed 2"), "{message}");
+    assert!(
+        message.contains("3 tasks were cancelled when their Task was dropped"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("test_scheduler_failures.rs:{line}")),
+        "{message}"
+    );
+    assert!(message.contains("detach()"), "{message}");
+    assert!(
+        !message.contains("allow_parking()"),
+        "the report points at the dropped tasks, not at parking: {message}"
+    );
+}
+
+#[test]
+fn the_stuck_report_says_where_the_body_waits_and_how_the_tasks_ended() {
+    let failure = TestSchedulerConfig::new()
+        .seed(8)
+        .try_run(|test| async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            scheduler.spawn(async {}).await;
+            scheduler.spawn(async { panic!("ignored boom") }).detach();
+            let never = scheduler.spawn_labeled(TaskLabel::new(), std::future::pending::<()>());
+            drop(never);
+            // A lost wakeup: the task that would complete this one forgot to.
+            let waiting = scheduler.spawn(async_oneshot().1);
+            waiting.await;
+        })
+        .unwrap_err();
+    let message = failure.message;
+    assert!(message.contains("seed 8"), "{message}");
+    assert!(message.contains("the test body is waiting"), "{message}");
+    assert!(message.contains("test_scheduler_failures.rs:"), "{message}");
+    assert!(message.contains("1 finished"), "{message}");
+    assert!(message.contains("1 panicked"), "{message}");
+    assert!(message.contains("1 task was cancelled"), "{message}");
+}
+
+/// Runs a body whose first poll hands a clone of its waker to a thread named `thread`,
+/// which does `touch` with it; the body then wakes itself, and finishes on its next poll.
+/// Returns the failure message.
+fn hand_the_body_waker_to_a_thread(thread: &str, touch: fn(std::task::Waker)) -> String {
+    let thread = thread.to_string();
+    let outcome = TestSchedulerConfig::new().seed(6).try_run(move |_test| {
+        let (mut polled, thread) = (false, thread.clone());
+        std::future::poll_fn(move |cx| {
+            if std::mem::replace(&mut polled, true) {
+                return std::task::Poll::Ready(());
+            }
+            let waker = cx.waker().clone();
+            std::thread::Builder::new()
+                .name(thread.clone())
+                .spawn(move || touch(waker))
+                .unwrap()
+                .join()
+                .unwrap();
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+    });
+    outcome
+        .expect_err("a waker handed to a real thread must fail the seed")
+        .message
+}
+
+#[test]
+fn a_wake_of_the_blocked_future_from_a_foreign_thread_is_reported() {
+    let message = hand_the_body_waker_to_a_thread("sneaky-waker", std::task::Waker::wake);
+    assert!(message.contains("non-determinism (seed 6)"), "{message}");
+    assert!(
+        message.contains("was woken from thread \"sneaky-waker\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_drop_of_the_blocked_futures_waker_on_a_foreign_thread_is_reported() {
+    let message = hand_the_body_waker_to_a_thread("sneaky-dropper", drop);
+    assert!(message.contains("non-determinism (seed 6)"), "{message}");
+    assert!(
+        message.contains("was dropped from thread \"sneaky-dropper\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_foreign_wake_after_the_last_tick_still_fails_the_seed() {
+    let outcome = TestSchedulerConfig::new()
+        .seed(4)
+        .try_run(|test| async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            let (sender, receiver) = channel();
+            scheduler.spawn(receiver).detach();
+            test.run_until_parked();
+            std::thread::spawn(move || sender.send(1)).join().unwrap();
+            // The body ends without another tick.
+        });
+    let failure = outcome.expect_err("the report must not be lost");
+    assert!(
+        failure.message.contains("non-determinism (seed 4)"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn work_left_when_the_body_returns_runs_and_its_panics_fail_the_seed() {
+    let outcome = TestSchedulerConfig::new().try_run(|test| async move {
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        let inner = scheduler.clone();
+        scheduler
+            .spawn(async move {
+                inner.timer(Duration::ZERO).await;
+                futures_lite::future::yield_now().await;
+                panic!("a late boom");
+            })
+            .detach();
+        scheduler.spawn(std::future::pending::<()>()).detach();
+        // The body returns at once: the detached task has not panicked yet.
+    });
+    let line = line!() - 3;
+    let failure = outcome.expect_err("a panic after the body returns must fail the seed");
+    assert!(failure.message.contains("panicked"), "{}", failure.message);
+    assert!(
+        failure.message.contains("still live when the test ended"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains(&format!("test_scheduler_failures.rs:{line}")),
+        "{}",
+        failure.message
+    );
+}
+
+fn conformance_gate() -> conformance_util::Gate {
+    conformance_util::Gate::new()
+}
+
+#[path = "conformance/util.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod conformance_util;
+
+#[test]
+fn a_livelock_fails_the_seed_when_the_step_budget_runs_out_naming_the_tasks() {
+    let failure = TestSchedulerConfig::new()
+        .seed(9)
+        .max_steps(5_000)
+        .try_run(|test| async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            // Two tasks that keep waking each other, and never get anywhere.
+            let turn = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for me in [false, true] {
+                let turn = turn.clone();
+                scheduler
+                    .spawn(async move {
+                        loop {
+                            if turn.load(std::sync::atomic::Ordering::SeqCst) == me {
+                                turn.store(!me, std::sync::atomic::Ordering::SeqCst);
+                            }
+                            futures_lite::future::yield_now().await;
+                        }
+                    })
+                    .detach();
+            }
+            std::future::pending::<()>().await;
+        })
+        .unwrap_err();
+    let message = failure.message;
+    assert!(message.contains("seed 9"), "{message}");
+    assert!(
+        message.contains("step budget ran out after 5000 steps"),
+        "{message}"
+    );
+    assert!(message.contains("test_scheduler_failures.rs:"), "{message}");
+    assert!(message.contains("task #1"), "{message}");
+    assert!(message.contains("task #2"), "{message}");
+    assert!(
+        failure.replay_command.starts_with("SEED=9 cargo test"),
+        "{}",
+        failure.replay_command
+    );
+}
+
+/// Run by `a_spin_loop_is_reported_with_its_seed_and_the_process_ends` in a child process.
+#[test]
+#[ignore = "spins on purpose; run by another test in a child process"]
+fn spins_without_awaiting() {
+    TestSchedulerConfig::new()
+        .poll_time_limit(Some(Duration::from_millis(300)))
+        .run(|test| async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let spinner = flag.clone();
+            scheduler
+                .spawn(async move {
+                    // Busy-waits for a flag nobody will set: never returns to the scheduler.
+                    while !spinner.load(std::sync::atomic::Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                })
+                .await;
+        });
+}
+
+#[test]
+fn a_spin_loop_is_reported_with_its_seed_and_the_process_ends() {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args(["spins_without_awaiting", "--exact", "--ignored"]);
+    command
+        .env_remove("SEED")
+        .env_remove("ITERATIONS")
+        .env_remove("MAX_STEPS");
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("TestScheduler (seed 0)"), "{stderr}");
+    assert!(
+        stderr.contains("nothing returned to the scheduler"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("test_scheduler_failures.rs:"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "SEED=0 cargo test --test test_scheduler_failures -- spins_without_awaiting --exact"
+        ),
+        "{stderr}"
+    );
+}

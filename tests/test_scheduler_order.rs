@@ -92,6 +92,75 @@ const GOLDEN: [u64; 5] = [
     0x0452_ced7_aa42_be22,
 ];
 
+/// A test body that races its own tasks, driven by the runner: the schedule includes how
+/// many tasks run between two polls of the blocked body (a `block`). Returns the
+/// fingerprint and the order of events.
+fn racing_body(seed: u64) -> (u64, Vec<String>) {
+    let result = Arc::new(Mutex::new((0, Vec::new())));
+    let out = result.clone();
+    TestSchedulerConfig::new().seed(seed).run(move |test| {
+        let out = out.clone();
+        async move {
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let tasks: Vec<_> = (0..4u32)
+                .map(|i| {
+                    let log = log.clone();
+                    scheduler.spawn(async move {
+                        for step in 0..=i {
+                            log.lock().unwrap().push(format!("t{i}.{step}"));
+                            futures_lite::future::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for round in 0..3 {
+                log.lock().unwrap().push(format!("body{round}"));
+                futures_lite::future::yield_now().await;
+            }
+            for task in tasks {
+                task.await;
+            }
+            let order = log.lock().unwrap().clone();
+            *out.lock().unwrap() = (test.fingerprint(), order);
+        }
+    });
+    result.lock().unwrap().clone()
+}
+
+#[test]
+fn a_racing_body_replays_the_same_for_a_seed_and_differs_across_seeds() {
+    for seed in 0..10 {
+        assert_eq!(racing_body(seed), racing_body(seed), "seed {seed}");
+    }
+    let orders: std::collections::BTreeSet<_> = (0..20).map(|seed| racing_body(seed).1).collect();
+    assert!(
+        orders.len() > 10,
+        "only {} distinct orders in 20 seeds",
+        orders.len()
+    );
+}
+
+/// Golden fingerprints of schedules that `block` takes part in (the runner drives every
+/// test body with it). Pinned when the seed started to decide how many tasks run between
+/// two polls of a blocked future; the same rules as `GOLDEN` apply.
+#[test]
+fn golden_fingerprints_of_a_racing_body_are_stable_across_platforms_and_releases() {
+    let fingerprints: Vec<u64> = (0..5).map(|seed| racing_body(seed).0).collect();
+    assert_eq!(
+        fingerprints, GOLDEN_RACING_BODY,
+        "schedules changed; got {fingerprints:#x?}"
+    );
+}
+
+const GOLDEN_RACING_BODY: [u64; 5] = [
+    0x042f_3bcf_c79f_f6e3,
+    0x62dd_d47e_9f3f_3de3,
+    0x68e2_03e9_5b29_1503,
+    0x496d_55e2_8fa3_41c3,
+    0xe161_4532_1208_c003,
+];
+
 #[test]
 fn fifo_mode_runs_in_spawn_order_for_every_seed() {
     let expected: Vec<usize> = (0..10).collect();

@@ -1,9 +1,11 @@
 //! Blocking helpers on `dyn Scheduler` (need `std`: they block an OS thread).
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::{Pin, pin};
-use core::task::Context;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Waker};
 use core::time::Duration;
 
 use super::Scheduler;
@@ -77,29 +79,59 @@ impl dyn Scheduler {
 }
 
 /// The default [`Scheduler::block_on`]: poll, then park until woken or out of time.
+///
+/// The waker sets a flag of this call and unparks the calling thread. The flag is what
+/// says "poll again": a nested `block` on the same thread may consume the unpark meant for
+/// this one, but never the flag.
 pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
     scheduler: &S,
     mut future: Pin<&mut dyn Future<Output = ()>>,
     timeout: Option<Duration>,
 ) -> bool {
-    let unparker = scheduler.unparker();
-    let mut cx = Context::from_waker(unparker.as_waker());
+    let woken = Arc::new(Woken {
+        flag: AtomicBool::new(false),
+        unparker: scheduler.unparker(),
+    });
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
     // `None` inside: the deadline is past what the clock can represent, i.e. never.
     let deadline = timeout.map(|timeout| scheduler.now().checked_add(timeout));
     loop {
         if future.as_mut().poll(&mut cx).is_ready() {
             return true;
         }
-        let park_for = match deadline {
-            None | Some(None) => None,
-            Some(Some(deadline)) => {
-                let left = deadline.saturating_duration_since(scheduler.now());
-                if left.is_zero() {
-                    return false;
+        loop {
+            let park_for = match deadline {
+                None | Some(None) => None,
+                Some(Some(deadline)) => {
+                    let left = deadline.saturating_duration_since(scheduler.now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    Some(left)
                 }
-                Some(left)
+            };
+            if woken.flag.swap(false, Ordering::AcqRel) {
+                break;
             }
-        };
-        scheduler.park(park_for);
+            scheduler.park(park_for);
+        }
+    }
+}
+
+/// The waker of one `park_until_ready` call.
+struct Woken {
+    flag: AtomicBool,
+    unparker: super::Unparker,
+}
+
+impl alloc::task::Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.flag.store(true, Ordering::Release);
+        self.unparker.unpark();
     }
 }

@@ -3,13 +3,16 @@
 use core::fmt;
 use core::num::NonZeroU64;
 use core::panic::Location;
-use core::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(target_has_atomic = "64")]
+use core::sync::atomic::Ordering;
 
 /// Identifies a task, unique among the tasks of the scheduler that spawned it.
 ///
 /// Production schedulers draw ids from one process-wide counter; the `TestScheduler`
 /// numbers its tasks 1, 2, 3, ... in spawn order, so the ids in a failure message are the
-/// same on every replay of a seed.
+/// same on every replay of a seed. A task made by [`Task::ready`](crate::Task::ready) belongs
+/// to no scheduler: its id comes from a range no scheduler hands out, so no scheduler ever
+/// mistakes it for one of its own. Ids are 64-bit on every target and never wrap into reuse.
 ///
 /// ```
 /// use unified_scheduler::TaskId;
@@ -22,9 +25,50 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(NonZeroU64);
 
-// `AtomicUsize`, not `AtomicU64`: 32-bit embedded targets have no 64-bit atomics.
-static NEXT_GLOBAL_ID: AtomicUsize = AtomicUsize::new(1);
-static NEXT_LABEL: AtomicUsize = AtomicUsize::new(1);
+/// The top bit marks the ids of ready tasks, which belong to no scheduler.
+const READY_BIT: u64 = 1 << 63;
+
+static NEXT_GLOBAL_ID: IdCounter = IdCounter::new();
+static NEXT_READY_ID: IdCounter = IdCounter::new();
+static NEXT_LABEL: IdCounter = IdCounter::new();
+
+/// A counter of ids 1, 2, 3, ...: 64-bit everywhere, so it never wraps into reuse (a
+/// 32-bit embedded target without 64-bit atomics counts under a lock instead).
+pub(crate) struct IdCounter {
+    #[cfg(target_has_atomic = "64")]
+    next: core::sync::atomic::AtomicU64,
+    #[cfg(not(target_has_atomic = "64"))]
+    next: crate::sync::Mutex<u64>,
+}
+
+impl IdCounter {
+    pub(crate) const fn new() -> Self {
+        Self {
+            #[cfg(target_has_atomic = "64")]
+            next: core::sync::atomic::AtomicU64::new(1),
+            #[cfg(not(target_has_atomic = "64"))]
+            next: crate::sync::Mutex::new(1),
+        }
+    }
+
+    /// The next number; never 0, and never past `READY_BIT` (2^63 ids would take a
+    /// million years at a billion a second, so running out panics rather than wraps).
+    pub(crate) fn next(&self) -> NonZeroU64 {
+        #[cfg(target_has_atomic = "64")]
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "64"))]
+        let n = {
+            let mut next = self.next.lock();
+            let n = *next;
+            *next += 1;
+            n
+        };
+        match NonZeroU64::new(n) {
+            Some(n) if n.get() < READY_BIT => n,
+            _ => panic!("unified-scheduler ran out of task ids after 2^63 of them"),
+        }
+    }
+}
 
 impl TaskId {
     /// Makes an id from its number; `None` for zero, which is never an id.
@@ -48,9 +92,12 @@ impl TaskId {
     /// assert_ne!(TaskId::next_global(), TaskId::next_global());
     /// ```
     pub fn next_global() -> Self {
-        let id = NEXT_GLOBAL_ID.fetch_add(1, Ordering::Relaxed) as u64;
-        // The counter starts at 1; on a 32-bit wrap it would pass through 0, so skip it.
-        Self::from_raw(id).unwrap_or(Self(NonZeroU64::MIN))
+        Self(NEXT_GLOBAL_ID.next())
+    }
+
+    /// A fresh id for a task that is ready from the start and belongs to no scheduler.
+    pub(crate) fn next_ready() -> Self {
+        Self(NEXT_READY_ID.next() | READY_BIT)
     }
 
     /// The id as a number.
@@ -66,7 +113,10 @@ impl TaskId {
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        match self.0.get() {
+            n if n & READY_BIT != 0 => write!(f, "#ready-{}", n & !READY_BIT),
+            n => write!(f, "#{n}"),
+        }
     }
 }
 
@@ -95,9 +145,9 @@ impl TaskLabel {
     /// assert_ne!(TaskLabel::new(), TaskLabel::new());
     /// ```
     #[allow(clippy::new_without_default)] // a default label would not be unique
+    #[must_use = "a label does nothing until tasks are spawned with it"]
     pub fn new() -> Self {
-        let n = NEXT_LABEL.fetch_add(1, Ordering::Relaxed) as u64;
-        Self(NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN))
+        Self(NEXT_LABEL.next())
     }
 
     /// The label as a number, for messages.

@@ -5,8 +5,6 @@
 
 #[cfg(feature = "std")]
 mod block;
-#[cfg(feature = "std")]
-mod end_collector;
 mod metadata;
 mod scheduler;
 mod spawn;
@@ -14,11 +12,14 @@ mod task;
 mod task_queue;
 #[cfg(feature = "std")]
 mod thread_bound;
+#[cfg(feature = "std")]
+pub(crate) mod thread_parker;
 mod time;
+mod tracking;
 mod unparker;
 
 pub use metadata::{TaskId, TaskLabel, TaskMetadata};
-pub use scheduler::{Runnable, Scheduler, TaskEnd, TaskRegistration};
+pub use scheduler::{Runnable, Scheduler};
 pub use spawn::ForegroundSafe;
 pub use task::{FallibleTask, Task};
 pub use task_queue::TaskQueue;
@@ -26,8 +27,10 @@ pub use time::Instant;
 pub use unparker::Unparker;
 
 #[cfg(feature = "std")]
-#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
-pub(crate) use end_collector::run_collecting_end;
-#[cfg(feature = "std")]
 #[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
 pub(crate) use thread_bound::current_thread_id;
+#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
+pub(crate) use tracking::{Await, EndLog, GaveUp, TaskEnd, TaskEvent, Tracker};
+#[cfg(feature = "std")]
+#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
+pub(crate) use tracking::{Outcome, poll_collecting, run_collecting};

@@ -1,11 +1,11 @@
 //! The object-safe `Scheduler` trait: the one interface every backend implements.
 
 use core::any::Any;
-use core::panic::Location;
 use core::time::Duration;
 
 use alloc::sync::Arc;
 
+use super::tracking::Tracker;
 use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
 
 /// A runnable task: one poll of a spawned future, carrying its [`TaskMetadata`].
@@ -14,78 +14,34 @@ use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
 /// included) and hand it to [`Scheduler::schedule`] whenever the task is woken.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use unified_scheduler::{QueueScheduler, Runnable, Scheduler};
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, Instant};
+/// use unified_scheduler::{Runnable, Scheduler, Unparker};
 ///
-/// fn describe(runnable: &Runnable) -> String {
-///     runnable.metadata().to_string() // "task #3 spawned at src/main.rs:10:5"
+/// /// Remembers who asked to run, then runs it.
+/// #[derive(Default)]
+/// struct Describing(Mutex<Vec<String>>);
+///
+/// impl Scheduler for Describing {
+///     fn schedule(&self, runnable: Runnable) {
+///         self.0.lock().unwrap().push(runnable.metadata().to_string());
+///         runnable.run(); // a toy: runs inline
+///     }
+///     fn schedule_after(&self, _: Duration, runnable: Runnable) { self.schedule(runnable) }
+///     fn park(&self, _: Option<Duration>) -> bool { true }
+///     fn unparker(&self) -> Unparker { Unparker::from_waker(std::task::Waker::noop().clone()) }
+///     fn is_main_thread(&self) -> bool { false }
+///     fn now(&self) -> Instant { Instant::now() }
 /// }
-/// # let _ = describe;
+///
+/// let describing = Arc::new(Describing::default());
+/// let scheduler: Arc<dyn Scheduler> = describing.clone();
+/// scheduler.spawn(async {}).detach();
+/// let seen = describing.0.lock().unwrap();
+/// assert!(seen[0].starts_with("task #"), "{seen:?}");
+/// assert!(seen[0].contains("spawned at "), "{seen:?}");
 /// ```
 pub type Runnable = async_task::Runnable<TaskMetadata>;
-
-/// How a task's future ended, as reported to [`Scheduler::task_ended`].
-///
-/// ```
-/// use unified_scheduler::TaskEnd;
-/// assert_ne!(TaskEnd::Completed, TaskEnd::Cancelled);
-/// ```
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TaskEnd {
-    /// The future returned a value.
-    Completed,
-    /// The future was dropped before it finished (its `Task` was dropped or cancelled).
-    Cancelled,
-    /// The future panicked (the panic itself goes on to the task's awaiter).
-    Panicked,
-}
-
-/// What a scheduler says when a task is spawned, from [`Scheduler::register_task`].
-///
-/// ```
-/// use unified_scheduler::{TaskId, TaskRegistration};
-///
-/// let untracked = TaskRegistration::untracked(TaskId::next_global());
-/// assert!(!untracked.track_end);
-/// ```
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TaskRegistration {
-    /// The id the new task gets.
-    pub id: TaskId,
-    /// Whether the scheduler wants [`Scheduler::task_ended`] called when the future ends.
-    pub track_end: bool,
-}
-
-impl TaskRegistration {
-    /// A task the scheduler does not follow: no end report, no cost.
-    ///
-    /// ```
-    /// use unified_scheduler::{TaskId, TaskRegistration};
-    /// let id = TaskId::next_global();
-    /// assert_eq!(TaskRegistration::untracked(id).id, id);
-    /// ```
-    pub const fn untracked(id: TaskId) -> Self {
-        Self {
-            id,
-            track_end: false,
-        }
-    }
-
-    /// A task the scheduler follows until its future ends.
-    ///
-    /// ```
-    /// use unified_scheduler::{TaskId, TaskRegistration};
-    /// assert!(TaskRegistration::tracked(TaskId::from_raw(1).unwrap()).track_end);
-    /// ```
-    pub const fn tracked(id: TaskId) -> Self {
-        Self {
-            id,
-            track_end: true,
-        }
-    }
-}
 
 /// Where runnables go: the one object-safe interface of every backend.
 ///
@@ -96,6 +52,10 @@ impl TaskRegistration {
 ///
 /// The methods below the first eight have defaults that cost nothing; only schedulers that
 /// track tasks (the `TestScheduler`) or have their own notion of blocking override them.
+///
+/// [`park`](Scheduler::park) and [`unparker`](Scheduler::unparker) belong to the calling
+/// thread, as in tokio and `parking`: any number of threads may block on one scheduler at
+/// once, each parked on its own, and an unpark never wakes a different thread's park.
 ///
 /// # Example: a scheduler in a dozen lines
 ///
@@ -227,9 +187,11 @@ pub trait Scheduler: Any + Send + Sync {
     /// ```
     fn schedule_after(&self, delay: Duration, runnable: Runnable);
 
-    /// Blocks the calling thread until unparked or `timeout` passes; `true` if it was
+    /// Blocks the calling thread until its [`unparker`](Scheduler::unparker) is used (or was
+    /// used since the last `park` on this thread) or `timeout` passes; `true` if it was
     /// unparked. Schedulers that run work on the blocking thread (the `TestScheduler`, a
-    /// single-threaded queue) run it here.
+    /// single-threaded queue, a dispatcher's main thread) run it here. Each thread parks on
+    /// its own: threads blocking on one scheduler at once never take each other's wakeups.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -242,7 +204,8 @@ pub trait Scheduler: Any + Send + Sync {
     /// ```
     fn park(&self, timeout: Option<Duration>) -> bool;
 
-    /// The handle that ends a [`park`](Scheduler::park) of this scheduler.
+    /// The handle that ends a [`park`](Scheduler::park) of the calling thread: get it on the
+    /// thread that will park, and use it from anywhere.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -277,38 +240,12 @@ pub trait Scheduler: Any + Send + Sync {
     /// ```
     fn now(&self) -> Instant;
 
-    /// Picks the id of a task about to be spawned, and says whether to report its end.
-    ///
-    /// The default draws from the process-wide counter and asks for no report, so
-    /// production spawns pay for no tracking.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use unified_scheduler::{QueueScheduler, Scheduler};
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
-    /// let reg = scheduler.register_task(None, core::panic::Location::caller());
-    /// assert!(!reg.track_end);
-    /// ```
-    fn register_task(
-        &self,
-        label: Option<TaskLabel>,
-        spawned_at: &'static Location<'static>,
-    ) -> TaskRegistration {
-        let _ = (label, spawned_at);
-        TaskRegistration::untracked(TaskId::next_global())
-    }
-
-    /// Told when the future of a task registered with `track_end` ends: completed,
-    /// cancelled (dropped) or panicked. The default does nothing.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use unified_scheduler::{QueueScheduler, Scheduler, TaskEnd, TaskId};
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
-    /// scheduler.task_ended(TaskId::from_raw(1).unwrap(), TaskEnd::Completed); // ignored
-    /// ```
-    fn task_ended(&self, id: TaskId, end: TaskEnd) {
-        let _ = (id, end);
+    /// The tracker of a scheduler that follows its tasks; only this crate's `TestScheduler`
+    /// has one (a [`Tracker`] cannot be made outside this crate). The spawn helpers number
+    /// tasks from it and record their ends in it.
+    #[doc(hidden)]
+    fn tracker(&self) -> Option<&Tracker> {
+        None
     }
 
     /// Whether the task is still running (spawned, and its future neither finished nor

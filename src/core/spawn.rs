@@ -6,7 +6,7 @@
 //! do not keep the scheduler alive: once it is dropped, a woken task is cancelled and its
 //! awaiter sees that, instead of a leak or a hang.
 
-use alloc::sync::{Arc, Weak};
+use alloc::sync::Arc;
 use core::any::Any;
 use core::future::Future;
 use core::panic::Location;
@@ -15,7 +15,8 @@ use core::time::Duration;
 use async_task::{ScheduleInfo, WithInfo};
 
 use super::task_queue::{Home, send_to};
-use super::{Runnable, Scheduler, Task, TaskEnd, TaskId, TaskLabel, TaskMetadata};
+use super::tracking::{EndLog, TaskEnd, TaskEvent};
+use super::{Runnable, Scheduler, Task, TaskId, TaskLabel, TaskMetadata};
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
 /// keeps it on its thread; only `Send` futures without `std`, where no thread identity
@@ -99,8 +100,13 @@ impl dyn Scheduler {
     /// Spawns a future, which need not be `Send`, onto the main thread.
     ///
     /// The future is polled and dropped only on the calling thread; a scheduler that runs
-    /// it elsewhere gets a panic naming the task, never undefined behaviour. Panics at once if
-    /// the scheduler has no main thread.
+    /// it elsewhere gets a panic naming the task, never undefined behaviour.
+    ///
+    /// # Panics
+    ///
+    /// At the call, naming where it was called, if the caller is not on the scheduler's main
+    /// thread (another OS thread, or a background task of a scheduler that tells them apart,
+    /// the `TestScheduler` included), and if the scheduler has no main thread at all.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -118,7 +124,11 @@ impl dyn Scheduler {
         F: Future + ForegroundSafe + 'static,
         F::Output: ForegroundSafe + 'static,
     {
-        spawn_foreground(self, future, Location::caller())
+        let caller = Location::caller();
+        if !self.is_main_thread() {
+            off_main_thread(caller);
+        }
+        spawn_foreground(self, future, caller)
     }
 
     /// A task that finishes once `duration` has passed on this scheduler's clock.
@@ -168,11 +178,42 @@ impl dyn Scheduler {
     }
 }
 
+/// Fails a `spawn_foreground` called off the main thread, at the call: production would
+/// fail later (at the awaiter, with the future leaked), so every scheduler fails here.
+#[cold]
+#[track_caller]
+fn off_main_thread(caller: &'static Location<'static>) -> ! {
+    #[cfg(feature = "std")]
+    let here = std::thread::current();
+    #[cfg(feature = "std")]
+    let here = alloc::format!(
+        "thread {:?} ({:?})",
+        here.name().unwrap_or("<unnamed>"),
+        here.id()
+    );
+    #[cfg(not(feature = "std"))]
+    let here = "a thread that is not the main thread";
+    panic!(
+        "spawn_foreground called at {caller} on {here}, which is not the scheduler's main \
+         thread (or inside one of its background tasks): foreground tasks must be spawned \
+         on the main thread. Spawn it with `spawn` if it is `Send`, or spawn it from code \
+         that runs on the main thread (a foreground task, or the test body)"
+    )
+}
+
 fn builder(metadata: TaskMetadata) -> async_task::Builder<TaskMetadata> {
     let builder = async_task::Builder::new().metadata(metadata);
     #[cfg(feature = "std")]
     let builder = builder.propagate_panic(true);
     builder
+}
+
+/// The id of a new task, and the log its end goes to if the scheduler tracks its tasks.
+fn register(scheduler: &Arc<dyn Scheduler>) -> (TaskId, Option<&Arc<EndLog>>) {
+    match scheduler.tracker() {
+        Some(tracker) => (tracker.next_id(), Some(tracker.log())),
+        None => (TaskId::next_global(), None),
+    }
 }
 
 fn spawn_background<F>(
@@ -186,24 +227,25 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let registration = scheduler.register_task(label, spawned_at);
-    let metadata = TaskMetadata::new(registration.id, label, spawned_at, false);
+    let (id, log) = register(scheduler);
+    let metadata = TaskMetadata::new(id, label, spawned_at, false);
     // Only the home is captured (the label is in the metadata): a smaller task.
     let home = Home::of(scheduler);
     let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {
         home.send(runnable, info.woken_while_running);
     });
-    let (runnable, task) = if registration.track_end {
-        let tracked = tracked(future, Arc::downgrade(scheduler), registration.id);
-        builder(metadata).spawn(move |_| tracked, schedule)
-    } else {
-        builder(metadata).spawn(move |_| future, schedule)
+    let (runnable, task) = match log {
+        Some(log) => {
+            let tracked = tracked(future, log.clone(), id);
+            builder(metadata).spawn(move |_| tracked, schedule)
+        }
+        None => builder(metadata).spawn(move |_| future, schedule),
     };
     match first {
         FirstRun::Now => send_to(&**scheduler, runnable, label),
         FirstRun::After(delay) => scheduler.schedule_after(delay, runnable),
     }
-    Task::spawned(task)
+    Task::spawned(task, log.cloned())
 }
 
 #[track_caller]
@@ -216,25 +258,15 @@ where
     F: Future + ForegroundSafe + 'static,
     F::Output: ForegroundSafe + 'static,
 {
-    let registration = scheduler.register_task(None, spawned_at);
-    let metadata = TaskMetadata::new(registration.id, None, spawned_at, true);
+    let (id, log) = register(scheduler);
+    let metadata = TaskMetadata::new(id, None, spawned_at, true);
     let home = Home::of(scheduler);
-    #[cfg(feature = "std")]
-    let owner = super::thread_bound::current_thread_id();
-    let schedule = move |runnable: Runnable| {
-        // Without a scheduler, dropping the runnable cancels the task, but only its own
-        // thread may drop a `!Send` future: elsewhere it is leaked.
-        #[cfg(feature = "std")]
-        home.send_foreground(runnable, || {
-            super::thread_bound::current_thread_id() == owner
-        });
-        #[cfg(not(feature = "std"))]
-        home.send_foreground(runnable, || true);
-    };
-    let tracked_id = registration.track_end.then_some(registration.id);
-    let (runnable, task) = spawn_thread_bound(future, metadata, schedule, tracked_id, scheduler);
+    // Without a scheduler, dropping the runnable cancels the task; off its thread only the
+    // task is dropped, its `!Send` future is leaked by `ThreadBound` (with `std`).
+    let schedule = move |runnable: Runnable| home.send_foreground(runnable);
+    let (runnable, task) = spawn_thread_bound(future, metadata, schedule, log);
     scheduler.schedule_foreground(runnable);
-    Task::spawned(task)
+    Task::spawned(task, log.cloned())
 }
 
 #[cfg(feature = "std")]
@@ -242,8 +274,7 @@ fn spawn_thread_bound<F, S>(
     future: F,
     metadata: TaskMetadata,
     schedule: S,
-    tracked_id: Option<TaskId>,
-    scheduler: &Arc<dyn Scheduler>,
+    log: Option<&Arc<EndLog>>,
 ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
 where
     F: Future + 'static,
@@ -251,17 +282,23 @@ where
     S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
     use super::thread_bound::ThreadBound;
-    match tracked_id {
-        Some(id) => {
-            let future = ThreadBound::new(tracked(future, Arc::downgrade(scheduler), id), metadata);
-            // SAFETY: `ThreadBound` polls and drops the `!Send` future only on this thread
-            // (elsewhere it panics or leaks, never touching the future), so the runnable may
-            // travel; the future and output are `'static`; `schedule` is `Send + Sync`.
+    // SAFETY (both arms): async-task requires that the runnable of a `!Send` future be used
+    // and dropped only on the thread that spawned it. `ThreadBound` keeps that promise for
+    // every use that touches the future: it polls it only on this thread (elsewhere it
+    // panics) and drops it only here (elsewhere it leaks it), so running or dropping the
+    // runnable on another thread never touches the `!Send` state. The output is produced
+    // only by a poll (so on this thread) and reaches only the `Task`, which is `!Send` when
+    // the output is. The schedule closure is `Send + Sync`, and so are the wakers built on
+    // it. The future and output are `'static`.
+    match log {
+        Some(log) => {
+            let future = ThreadBound::new(tracked(future, log.clone(), metadata.id), metadata);
+            // SAFETY: see above.
             unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
         }
         None => {
             let future = ThreadBound::new(future, metadata);
-            // SAFETY: as above.
+            // SAFETY: see above.
             unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
         }
     }
@@ -272,26 +309,26 @@ fn spawn_thread_bound<F, S>(
     future: F,
     metadata: TaskMetadata,
     schedule: S,
-    tracked_id: Option<TaskId>,
-    scheduler: &Arc<dyn Scheduler>,
+    log: Option<&Arc<EndLog>>,
 ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
-    match tracked_id {
-        Some(id) => {
-            let future = tracked(future, Arc::downgrade(scheduler), id);
+    match log {
+        Some(log) => {
+            let future = tracked(future, log.clone(), metadata.id);
             builder(metadata).spawn(move |_| future, schedule)
         }
         None => builder(metadata).spawn(move |_| future, schedule),
     }
 }
 
-/// Reports how a tracked task's future ended when it is dropped.
+/// Records how a tracked task's future ended when it is dropped: in the running
+/// scheduler's thread-local slot, or in its log. Nothing else runs here (see `tracking`).
 struct EndGuard {
-    scheduler: Weak<dyn Scheduler>,
+    log: Arc<EndLog>,
     id: TaskId,
     end: TaskEnd,
 }
@@ -299,28 +336,25 @@ struct EndGuard {
 impl Drop for EndGuard {
     fn drop(&mut self) {
         #[cfg(feature = "std")]
-        if super::end_collector::try_collect(self.scheduler.as_ptr().cast(), self.id, self.end) {
+        if super::tracking::try_collect(&self.log, self.id, self.end) {
             return; // the scheduler running this task collects its end itself
         }
-        if let Some(scheduler) = self.scheduler.upgrade() {
-            scheduler.task_ended(self.id, self.end);
-        }
+        self.log.push(TaskEvent::Ended(self.id, self.end));
     }
 }
 
-/// `future`, reporting its end (completed, dropped or panicked) to the scheduler when it is
-/// dropped, which async-task does as soon as it completes, panics or is cancelled.
-fn tracked<F: Future>(future: F, scheduler: Weak<dyn Scheduler>, id: TaskId) -> Tracked<F> {
+/// `future`, recording its end (completed, dropped or panicked) when it is dropped, which
+/// async-task does as soon as it completes, panics or is cancelled.
+fn tracked<F: Future>(future: F, log: Arc<EndLog>, id: TaskId) -> Tracked<F> {
     Tracked {
         future,
         guard: EndGuard {
-            scheduler,
+            log,
             id,
             end: TaskEnd::Cancelled,
         },
     }
 }
-
 /// The future of a tracked task. Written by hand rather than as an `async fn`, whose state
 /// machine keeps its arguments and its locals apart: a smaller task, which matters when
 /// 100,000 of them are queued.

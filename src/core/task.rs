@@ -6,6 +6,9 @@ use core::panic::Location;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use alloc::sync::Arc;
+
+use super::tracking::{EndLog, GaveUp, TaskEvent};
 use super::{TaskId, TaskMetadata};
 
 type RawTask<T> = async_task::FallibleTask<T, TaskMetadata>;
@@ -13,8 +16,9 @@ type RawTask<T> = async_task::FallibleTask<T, TaskMetadata>;
 /// A spawned task: a future that resolves to the task's output.
 ///
 /// Dropping a `Task` cancels it: its future is dropped without running further. Call
-/// [`detach`](Task::detach) to let it run to completion unobserved instead. A panic inside
-/// the task reaches whoever awaits the `Task` (with `std`).
+/// [`detach`](Task::detach) to let it run to completion unobserved instead (this is the
+/// difference from `tokio::spawn`, whose handle detaches on drop). A panic inside the task
+/// reaches whoever awaits the `Task` (with `std`).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -36,23 +40,33 @@ enum Inner<T> {
         task: RawTask<T>,
         id: TaskId,
         spawned_at: &'static Location<'static>,
+        /// The log of a scheduler that tracks its tasks: told when this handle gives up.
+        log: Option<Arc<EndLog>>,
     },
+    /// Only while `detach` or `cancel` take the task apart.
+    Taken,
 }
 
 // The output is moved out, never pinned, so no pin projection reaches `T`.
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
-    pub(crate) fn spawned(task: async_task::Task<T, TaskMetadata>) -> Self {
+    pub(crate) fn spawned(
+        task: async_task::Task<T, TaskMetadata>,
+        log: Option<Arc<EndLog>>,
+    ) -> Self {
         let meta = *task.metadata();
         Self(Inner::Spawned {
             task: task.fallible(),
             id: meta.id,
             spawned_at: meta.spawned_at,
+            log,
         })
     }
 
     /// A task that is already finished with `value`; awaiting it yields `value` at once.
+    ///
+    /// It belongs to no scheduler: its id is one no scheduler hands out.
     ///
     /// ```
     /// use futures_lite::future::block_on;
@@ -60,11 +74,12 @@ impl<T> Task<T> {
     ///
     /// let task = Task::ready(5);
     /// assert!(task.is_finished());
+    /// assert!(task.id().to_string().starts_with("#ready-"));
     /// assert_eq!(block_on(task), 5);
     /// ```
     pub fn ready(value: T) -> Self {
         Self(Inner::Ready {
-            id: TaskId::next_global(),
+            id: TaskId::next_ready(),
             value: Some(value),
         })
     }
@@ -83,6 +98,7 @@ impl<T> Task<T> {
     pub fn id(&self) -> TaskId {
         match &self.0 {
             Inner::Ready { id, .. } | Inner::Spawned { id, .. } => *id,
+            Inner::Taken => unreachable!("a task is only taken apart by value"),
         }
     }
 
@@ -101,7 +117,7 @@ impl<T> Task<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         match &self.0 {
-            Inner::Ready { .. } => true,
+            Inner::Ready { .. } | Inner::Taken => true,
             Inner::Spawned { task, .. } => task.is_finished(),
         }
     }
@@ -121,10 +137,9 @@ impl<T> Task<T> {
     /// queue.run_all();
     /// assert!(ran.load(Ordering::SeqCst));
     /// ```
-    pub fn detach(self) {
-        match self.0 {
-            Inner::Ready { .. } => {}
-            Inner::Spawned { task, .. } => task.detach(),
+    pub fn detach(mut self) {
+        if let Inner::Spawned { task, .. } = core::mem::replace(&mut self.0, Inner::Taken) {
+            task.detach();
         }
     }
 
@@ -141,10 +156,12 @@ impl<T> Task<T> {
     /// queue.run_all();
     /// assert_eq!(scheduler.block(task.cancel()), None);
     /// ```
-    pub async fn cancel(self) -> Option<T> {
-        match self.0 {
+    pub async fn cancel(mut self) -> Option<T> {
+        self.tell_scheduler(GaveUp::Cancelled);
+        match core::mem::replace(&mut self.0, Inner::Taken) {
             Inner::Ready { value, .. } => value,
             Inner::Spawned { task, .. } => task.cancel().await,
+            Inner::Taken => None,
         }
     }
 
@@ -165,11 +182,44 @@ impl<T> Task<T> {
         FallibleTask(self)
     }
 
+    /// Tells a tracking scheduler that this handle gives up on its unfinished task, once.
+    fn tell_scheduler(&mut self, how: GaveUp) {
+        if let Inner::Spawned { task, id, log, .. } = &mut self.0 {
+            if let Some(log) = log.take() {
+                if !task.is_finished() {
+                    log.push(TaskEvent::GaveUp(*id, how));
+                }
+            }
+        }
+    }
+
+    #[track_caller]
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         match &mut self.0 {
             Inner::Ready { value, .. } => Poll::Ready(value.take()),
-            Inner::Spawned { task, .. } => Pin::new(task).poll(cx),
+            Inner::Spawned { task, id, log, .. } => {
+                let poll = Pin::new(task).poll(cx);
+                #[cfg(feature = "std")]
+                if let (Poll::Pending, Some(log)) = (&poll, log) {
+                    // Where the caller waits, for the TestScheduler's stuck report.
+                    let awaited = super::tracking::Await {
+                        at: Location::caller(),
+                        on: *id,
+                    };
+                    super::tracking::note_await(log, awaited);
+                }
+                #[cfg(not(feature = "std"))]
+                let _ = (id, log);
+                poll
+            }
+            Inner::Taken => Poll::Ready(None),
         }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.tell_scheduler(GaveUp::Dropped);
     }
 }
 
@@ -181,12 +231,12 @@ impl<T> Future for Task<T> {
         match self.poll_output(cx) {
             Poll::Ready(Some(value)) => Poll::Ready(value),
             Poll::Ready(None) => match &self.0 {
-                Inner::Ready { id, .. } => panic!("task {id} was polled after it completed"),
                 Inner::Spawned { id, spawned_at, .. } => panic!(
                     "task {id} spawned at {spawned_at} was cancelled before it finished \
                      (its scheduler dropped it, e.g. at shutdown), or was polled after it \
                      completed; await `.fallible()` to get `None` instead of this panic"
                 ),
+                _ => panic!("task {} was polled after it completed", self.id()),
             },
             Poll::Pending => Poll::Pending,
         }
@@ -252,6 +302,7 @@ impl<T> FallibleTask<T> {
 impl<T> Future for FallibleTask<T> {
     type Output = Option<T>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.0.poll_output(cx)
     }

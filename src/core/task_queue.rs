@@ -15,8 +15,10 @@ use super::{Runnable, Scheduler, TaskLabel};
 /// [`Scheduler`] itself (see [`Scheduler::task_queue`]).
 ///
 /// Tasks hold it strongly, so it outlives the scheduler: once the scheduler is dropped,
-/// `push` must drop the runnable (cancelling its task) rather than queue it, and a
-/// foreground runnable pushed off its own thread must be leaked, not dropped.
+/// `push` must drop the runnable (cancelling its task, so its awaiter sees that) rather
+/// than queue it. That holds for foreground runnables too, on any thread: the spawn helpers
+/// wrap a foreground future so that a drop off its own thread leaks only the future and
+/// never touches it.
 ///
 /// ```
 /// use std::collections::VecDeque;
@@ -155,15 +157,15 @@ impl Home {
         }
     }
 
-    /// Sends a woken foreground task home; `on_own_thread` says whether the runnable may be
-    /// dropped here if there is no scheduler left (it is leaked otherwise).
-    pub(super) fn send_foreground(&self, runnable: Runnable, on_own_thread: impl FnOnce() -> bool) {
+    /// Sends a woken foreground task home. With no scheduler left, dropping the runnable
+    /// cancels the task, on any thread: off its own thread the future inside is leaked, not
+    /// dropped (see `ThreadBound`), and the awaiter still hears of the cancellation.
+    pub(super) fn send_foreground(&self, runnable: Runnable) {
         match self {
             Self::Queue(queue) => queue.push(runnable, false),
             Self::Scheduler(weak) => match weak.upgrade() {
                 Some(scheduler) => scheduler.schedule_foreground(runnable),
-                None if on_own_thread() => drop(runnable),
-                None => core::mem::forget(runnable),
+                None => drop(runnable),
             },
         }
     }

@@ -5,6 +5,11 @@
 //! we keep that promise: every poll and the drop check the thread. A poll on the wrong thread
 //! panics naming the task and where it was spawned; a drop there leaks the future with a
 //! message on stderr. Never a data race.
+//!
+//! This is the crate's one rule for foreground work off its thread, cited by every backend:
+//! a foreground *runnable* may be dropped anywhere (that cancels the task, and its awaiter
+//! hears of it); only the future inside is leaked when the drop happens on another thread.
+//! Nothing forgets a runnable.
 
 use core::future::Future;
 use core::mem::ManuallyDrop;
@@ -71,11 +76,14 @@ impl<F> Drop for ThreadBound<F> {
         if current_thread_id() != self.owner {
             // Leak the future: running its destructor here would touch `!Send` state from
             // the wrong thread. We cannot panic either: async-task drops futures under an
-            // abort-on-unwind guard, so a panic here would abort the process. Say so instead.
-            std::eprintln!(
-                "unified-scheduler: {}; its future is leaked",
+            // abort-on-unwind guard, so a panic here would abort the process. Say so instead,
+            // with a write that cannot panic (`eprintln!` panics if stderr is closed).
+            use std::io::Write;
+            let message = alloc::format!(
+                "unified-scheduler: {}; its future is leaked (the task is cancelled)\n",
                 self.misplaced("dropped")
             );
+            let _ = std::io::stderr().write_all(message.as_bytes());
             return;
         }
         // SAFETY: we are on the owner thread, and `future` is dropped exactly once: here.

@@ -1,148 +1,171 @@
-//! Blocking under virtual time: run tasks, jump the clock to the next timer, and fail
-//! loudly (listing every live task) instead of hanging when nothing can progress.
+//! Blocking under virtual time: poll the blocked future, let the seed run other tasks
+//! between two polls, jump the clock to the next timer, and fail loudly (saying what every
+//! task is doing) instead of hanging when nothing can progress.
 
-use alloc::format;
-use alloc::string::String;
 use alloc::sync::Arc;
-use core::fmt::Write;
+use core::future::Future;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
-use core::task::Waker;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
-use super::{State, TestScheduler};
-use crate::{Runnable, Unparker};
+use super::TestScheduler;
+use super::report::{Blocked, stuck_report};
+use crate::Unparker;
 
-/// A wake target: a flag for the blocking loop, plus (with `std`) a real unpark in case the
-/// loop is parked waiting for another thread.
+/// What a blocking loop waits for: a flag set by the blocked future's waker (or the
+/// unparker), plus, with `std`, a real unpark of the blocking thread in case it is parked
+/// waiting for another thread.
 pub(super) struct WakeFlag {
     woken: AtomicBool,
     #[cfg(feature = "std")]
-    unparker: parking::Unparker,
+    thread: parking::Unparker,
+    /// Reports uses of the waker off the blocking thread as non-determinism.
+    #[cfg(feature = "std")]
+    watch: Option<Watch>,
+}
+
+#[cfg(feature = "std")]
+struct Watch {
+    reports: Arc<super::threads::ForeignWakes>,
+    home: std::thread::ThreadId,
+    home_name: alloc::string::String,
 }
 
 impl WakeFlag {
-    pub(super) fn new(owner: &Owner) -> Self {
-        #[cfg(not(feature = "std"))]
-        let _ = owner;
+    /// A flag for a loop on the calling thread.
+    pub(super) fn new() -> Self {
         Self {
             woken: AtomicBool::new(false),
             #[cfg(feature = "std")]
-            unparker: owner.unparker.clone(),
+            thread: crate::core::thread_parker::raw_unparker(),
+            #[cfg(feature = "std")]
+            watch: None,
+        }
+    }
+
+    /// A flag for the future blocked on the calling thread: a wake or a drop of its waker on
+    /// another OS thread is reported to `test`.
+    fn for_block(test: &TestScheduler) -> Self {
+        #[cfg(feature = "std")]
+        {
+            let here = std::thread::current();
+            Self {
+                watch: Some(Watch {
+                    reports: test.foreign.clone(),
+                    home: here.id(),
+                    home_name: alloc::string::String::from(here.name().unwrap_or("<unnamed>")),
+                }),
+                ..Self::new()
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = test;
+            Self::new()
         }
     }
 
     pub(super) fn unparker(self: &Arc<Self>) -> Unparker {
-        Unparker::from_waker(Waker::from(self.clone()))
+        Unparker::from_waker(waker(self.clone()))
     }
 
-    fn take(&self) -> bool {
-        self.woken.swap(false, Ordering::AcqRel)
-    }
-}
-
-impl alloc::task::Wake for WakeFlag {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn set(&self) {
         self.woken.store(true, Ordering::Release);
         #[cfg(feature = "std")]
-        self.unparker.unpark();
+        self.thread.unpark();
     }
-}
 
-/// The thread a `TestScheduler` belongs to (the one that made it), and its clock's epoch.
-#[cfg(feature = "std")]
-pub(super) struct Owner {
-    thread: std::thread::ThreadId,
-    name: String,
-    epoch: std::time::Instant,
-    parker: crate::sync::Mutex<parking::Parker>,
-    unparker: parking::Unparker,
-}
+    pub(super) fn take(&self) -> bool {
+        self.woken.swap(false, Ordering::AcqRel)
+    }
 
-/// Without `std` there are no threads to tell apart.
-#[cfg(not(feature = "std"))]
-pub(super) struct Owner;
+    #[cfg(feature = "std")]
+    pub(super) fn is_set(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
 
-#[cfg(feature = "std")]
-impl Owner {
-    pub(super) fn current() -> Self {
-        let thread = std::thread::current();
-        let (parker, unparker) = parking::pair();
-        Self {
-            thread: thread.id(),
-            name: String::from(thread.name().unwrap_or("<unnamed>")),
-            epoch: std::time::Instant::now(),
-            parker: crate::sync::Mutex::new(parker),
-            unparker,
+    /// Checks a wake or drop of the waker (`what`) against the blocking thread.
+    #[cfg(feature = "std")]
+    fn on_use(&self, what: &str) {
+        if let Some(watch) = &self.watch {
+            watch.reports.check((watch.home, &watch.home_name), || {
+                alloc::format!("the waker of the future blocked in `block` was {what}")
+            });
         }
     }
+}
 
-    pub(super) fn is_current(&self) -> bool {
-        crate::core::current_thread_id() == self.thread
+/// The waker of a flag. With `std` a hand-written vtable, so that dropping a waker (not only
+/// waking it) can be checked against the blocking thread too.
+#[cfg(feature = "std")]
+fn waker(flag: Arc<WakeFlag>) -> Waker {
+    use core::task::{RawWaker, RawWakerVTable};
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+
+    // Every `data` below is a pointer from `Arc::into_raw` of a `WakeFlag`, and every waker
+    // holding it owns one strong count: `clone` adds one, `wake` and `drop` give theirs back.
+    unsafe fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: the waker being cloned owns a count, so the allocation is alive.
+        unsafe { Arc::increment_strong_count(data.cast::<WakeFlag>()) };
+        RawWaker::new(data, &VTABLE)
+    }
+    unsafe fn wake(data: *const ()) {
+        // SAFETY: takes back the count this waker owned; it is not used again.
+        let flag = unsafe { Arc::from_raw(data.cast::<WakeFlag>()) };
+        flag.on_use("woken");
+        flag.set();
+    }
+    unsafe fn wake_by_ref(data: *const ()) {
+        // SAFETY: the waker owns a count for as long as this borrow of it lasts.
+        let flag = unsafe { &*data.cast::<WakeFlag>() };
+        flag.on_use("woken");
+        flag.set();
+    }
+    unsafe fn drop(data: *const ()) {
+        // SAFETY: takes back the count this waker owned; it is not used again.
+        let flag = unsafe { Arc::from_raw(data.cast::<WakeFlag>()) };
+        flag.on_use("dropped");
     }
 
-    /// The virtual instant `elapsed` after the epoch, saturating far in the future.
-    pub(super) fn epoch_plus(&self, elapsed: Duration) -> std::time::Instant {
-        self.epoch
-            .checked_add(elapsed)
-            .unwrap_or_else(|| far_future(self.epoch))
-    }
+    let raw = RawWaker::new(Arc::into_raw(flag).cast(), &VTABLE);
+    // SAFETY: the vtable's functions follow the `RawWaker` contract as argued above, and
+    // `WakeFlag` is `Send + Sync`, so the waker may be used from any thread.
+    unsafe { Waker::from_raw(raw) }
 }
 
 #[cfg(not(feature = "std"))]
-impl Owner {
-    pub(super) fn current() -> Self {
-        Self
+fn waker(flag: Arc<WakeFlag>) -> Waker {
+    Waker::from(flag)
+}
+
+#[cfg(not(feature = "std"))]
+impl alloc::task::Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.set();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.set();
     }
 }
 
-/// The latest instant we can represent past `from` (about 30 years on: far enough for any
-/// test, near enough for every platform's `Instant`).
-#[cfg(feature = "std")]
-fn far_future(from: std::time::Instant) -> std::time::Instant {
-    from.checked_add(Duration::from_secs(60 * 60 * 24 * 365 * 30))
-        .unwrap_or(from)
+/// A tick budget: `None` is unlimited.
+type Budget = Option<usize>;
+
+/// Takes one from the budget; `false` if it was spent already.
+fn spend(budget: &mut Budget) -> bool {
+    match budget {
+        Some(0) => false,
+        Some(left) => {
+            *left -= 1;
+            true
+        }
+        None => true,
+    }
 }
 
 impl TestScheduler {
-    /// Records a schedule from a foreign OS thread while parking is forbidden: the test's
-    /// order then depends on the OS, not the seed. Raised on the test's thread at the next
-    /// tick, since panicking here would hit the foreign thread instead.
-    pub(super) fn check_thread(&self, state: &mut State, runnable: &Runnable) {
-        #[cfg(feature = "std")]
-        if !state.config.allow_parking
-            && state.pending_failure.is_none()
-            && !self.owner.is_current()
-        {
-            let here = std::thread::current();
-            state.pending_failure = Some(format!(
-                "non-determinism (seed {}): {} was woken from thread {:?} while the test runs \
-                 on thread {:?}; a wake from another OS thread makes the order depend on the \
-                 OS, not the seed. If the test really waits for a thread or real I/O, call \
-                 `allow_parking()` on the TestScheduler",
-                state.config.seed,
-                runnable.metadata(),
-                here.name().unwrap_or("<unnamed>"),
-                self.owner.name,
-            ));
-        }
-        #[cfg(not(feature = "std"))]
-        let _ = (state, runnable);
-    }
-
-    /// Ends a real park of the test's thread, if parking is allowed and one may be waiting.
-    pub(super) fn wake_parked(&self, state: &State) {
-        #[cfg(feature = "std")]
-        if state.config.allow_parking {
-            self.owner.unparker.unpark();
-        }
-        #[cfg(not(feature = "std"))]
-        let _ = state;
-    }
-
     /// Runs tasks until `woken` is set (`true`), or until the virtual `deadline` passes or
     /// the tick `budget` runs out (`false`). When nothing can run, the clock jumps to the
     /// next timer; when there is no timer either, it parks for a real wake if allowed, and
@@ -151,7 +174,8 @@ impl TestScheduler {
         &self,
         woken: &WakeFlag,
         deadline: Option<Duration>,
-        budget: &mut Option<usize>,
+        budget: &mut Budget,
+        blocked: &Blocked<'_>,
     ) -> bool {
         loop {
             if woken.take() {
@@ -161,13 +185,11 @@ impl TestScheduler {
                 return false;
             }
             if self.tick() {
-                if let Some(left) = budget {
-                    *left -= 1;
-                }
+                spend(budget);
                 continue;
             }
             let mut state = self.lock();
-            if let Some(timer) = state.timers.next_deadline() {
+            if let Some(timer) = state.next_deadline() {
                 if deadline.is_none_or(|deadline| timer <= deadline) {
                     state.elapsed = state.elapsed.max(timer);
                     continue;
@@ -177,19 +199,16 @@ impl TestScheduler {
             if state.config.allow_parking {
                 // Wait for a real wake, for as long (in real time) as the timeout has left.
                 let left = deadline.map(|deadline| deadline.saturating_sub(state.elapsed));
+                let me = crate::core::current_thread_id();
+                state
+                    .parked
+                    .push((me, crate::core::thread_parker::raw_unparker()));
                 drop(state);
-                let parker = self.owner.parker.lock();
-                let unparked = match left {
-                    _ if woken.woken.load(Ordering::Acquire) => true,
-                    Some(left) => parker.park_timeout(left),
-                    None => {
-                        parker.park();
-                        true
-                    }
-                };
-                drop(parker);
-                if !unparked {
-                    let mut state = self.lock();
+                let unparked = woken.is_set()
+                    || self.parked_for_real(|| crate::core::thread_parker::park(left));
+                let mut state = self.lock();
+                state.parked.retain(|(thread, _)| *thread != me);
+                if !unparked && !woken.is_set() {
                     if let Some(deadline) = deadline {
                         state.elapsed = state.elapsed.max(deadline);
                     }
@@ -201,22 +220,25 @@ impl TestScheduler {
                 state.elapsed = state.elapsed.max(deadline);
                 return false;
             }
-            let report = stuck_report(&state);
+            let report = stuck_report(&state, blocked);
             drop(state);
             panic!("{report}");
         }
     }
 
-    /// `Scheduler::block_on` under virtual time; see `run_until_woken`.
-    #[cfg(feature = "std")]
+    /// `Scheduler::block_on` under virtual time. Between two polls of the future the seed
+    /// decides how many tasks run (each coin flip that comes up heads runs one), so a future
+    /// that wakes itself still lets the world move and races the tasks like any task; then
+    /// it waits for a wake with `run_until_woken`. A timeout gives a tick budget drawn from
+    /// `block_tick_range`, spent by every tick and by every poll after the first.
     pub(super) fn block_on_virtual(
         &self,
-        mut future: core::pin::Pin<&mut dyn core::future::Future<Output = ()>>,
+        mut future: Pin<&mut dyn Future<Output = ()>>,
         timeout: Option<Duration>,
     ) -> bool {
-        let woken = Arc::new(WakeFlag::new(&self.owner));
-        let waker = Waker::from(woken.clone());
-        let mut cx = core::task::Context::from_waker(&waker);
+        let woken = Arc::new(WakeFlag::for_block(self));
+        let waker = waker(woken.clone());
+        let mut cx = Context::from_waker(&waker);
         let (mut budget, deadline) = match timeout {
             None => (None, None),
             Some(timeout) => {
@@ -226,41 +248,73 @@ impl TestScheduler {
                 (Some(budget), Some(state.elapsed.saturating_add(timeout)))
             }
         };
+        let mut blocked = self.enter_block();
+        let mut first = true;
         loop {
-            if future.as_mut().poll(&mut cx).is_ready() {
+            if !core::mem::take(&mut first) && !spend(&mut budget) {
+                return false;
+            }
+            if self
+                .poll_blocked(future.as_mut(), &mut cx, &mut blocked)
+                .is_ready()
+            {
                 return true;
             }
-            if !self.run_until_woken(&woken, deadline, &mut budget) {
+            if !self.let_tasks_run(&mut budget) {
+                return false;
+            }
+            if !self.run_until_woken(&woken, deadline, &mut budget, &blocked) {
                 return false;
             }
         }
     }
-}
 
-/// Why a blocked test cannot go on: the seed, every live task, the hint and any panics.
-fn stuck_report(state: &State) -> String {
-    let mut report = format!(
-        "TestScheduler (seed {}): the test is blocked and nothing can make progress: no task \
-         can run and no timer is pending.",
-        state.config.seed
-    );
-    let live: alloc::vec::Vec<_> = state.tasks.live().collect();
-    let _ = write!(report, "\nlive tasks ({}):", live.len());
-    for task in &live {
-        let _ = write!(report, "\n  {task}");
+    /// Between two polls of a blocked future: with random order, run tasks while seeded coin
+    /// flips come up heads (zero or more); in FIFO order, run one. `false` if the budget ran
+    /// out.
+    fn let_tasks_run(&self, budget: &mut Budget) -> bool {
+        if !self.lock().config.randomize_order {
+            if *budget == Some(0) {
+                return false;
+            }
+            if self.tick() {
+                spend(budget);
+            }
+            return true;
+        }
+        while self.lock().rng.coin() {
+            if *budget == Some(0) {
+                return false;
+            }
+            if !self.tick() {
+                break;
+            }
+            spend(budget);
+        }
+        true
     }
-    if let Some(hint) = &state.waiting_hint {
-        let _ = write!(report, "\nwaiting for: {hint}");
+
+    /// Polls the blocked future, noting for the stuck report which task it waits on.
+    fn poll_blocked(
+        &self,
+        future: Pin<&mut dyn Future<Output = ()>>,
+        cx: &mut Context<'_>,
+        blocked: &mut Blocked<'_>,
+    ) -> Poll<()> {
+        self.progress();
+        #[cfg(feature = "std")]
+        {
+            let mut poll = Poll::Pending;
+            let outcome = crate::core::poll_collecting(self.tracker.log(), || {
+                poll = future.poll(cx);
+            });
+            blocked.awaited = outcome.awaited;
+            poll
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = blocked;
+            future.poll(cx)
+        }
     }
-    for task in &state.panicked {
-        let _ = write!(
-            report,
-            "\nearlier, {task} panicked (its message is printed above)"
-        );
-    }
-    report.push_str(
-        "\nIf the test waits for something outside the scheduler (a real thread, real I/O), \
-         call `allow_parking()` on the TestScheduler.",
-    );
-    report
 }

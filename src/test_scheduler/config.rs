@@ -1,6 +1,7 @@
 //! `TestSchedulerConfig`: the knobs of a `TestScheduler`, set before it starts.
 
 use core::ops::RangeInclusive;
+use core::time::Duration;
 
 /// How a [`TestScheduler`](crate::TestScheduler) behaves. Build one with the methods below,
 /// then make a scheduler with [`TestScheduler::with_config`](crate::TestScheduler::with_config)
@@ -38,6 +39,15 @@ pub struct TestSchedulerConfig {
     /// runners only). Default `false`, or `true` when the env var `CHECK_DETERMINISM` is set
     /// to anything but `0` (with `std`).
     pub check_determinism: bool,
+    /// How many steps (runnables run) one seed may take before it fails as a livelock or a
+    /// task that never stops yielding, naming the tasks involved. Default 10,000,000; the
+    /// runners take the env var `MAX_STEPS` over it.
+    pub max_steps: u64,
+    /// How long (in real time) the runners let one poll of a task or of the test body run
+    /// before they report a spin loop (code that never returns to the scheduler, so no step
+    /// budget can stop it) and end the process, since the stuck thread cannot be unwound.
+    /// `None` turns the watchdog off. Default 60 s (the runners only, with `std`).
+    pub poll_time_limit: Option<Duration>,
 }
 
 impl Default for TestSchedulerConfig {
@@ -64,6 +74,8 @@ impl TestSchedulerConfig {
             allow_parking: false,
             num_cpus: 4,
             check_determinism: false,
+            max_steps: 10_000_000,
+            poll_time_limit: Some(Duration::from_secs(60)),
         }
     }
 
@@ -73,6 +85,7 @@ impl TestSchedulerConfig {
     /// use unified_scheduler::TestSchedulerConfig;
     /// assert_eq!(TestSchedulerConfig::new().seed(9).seed, 9);
     /// ```
+    #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -84,6 +97,7 @@ impl TestSchedulerConfig {
     /// use unified_scheduler::TestSchedulerConfig;
     /// assert!(!TestSchedulerConfig::new().randomize_order(false).randomize_order);
     /// ```
+    #[must_use]
     pub fn randomize_order(mut self, randomize: bool) -> Self {
         self.randomize_order = randomize;
         self
@@ -100,6 +114,7 @@ impl TestSchedulerConfig {
     /// let config = TestSchedulerConfig::new().block_tick_range(5..=5);
     /// assert_eq!(config.block_tick_range, 5..=5);
     /// ```
+    #[must_use]
     #[track_caller]
     pub fn block_tick_range(mut self, range: RangeInclusive<usize>) -> Self {
         assert!(
@@ -116,6 +131,7 @@ impl TestSchedulerConfig {
     /// use unified_scheduler::TestSchedulerConfig;
     /// assert!(TestSchedulerConfig::new().allow_parking(true).allow_parking);
     /// ```
+    #[must_use]
     pub fn allow_parking(mut self, allow: bool) -> Self {
         self.allow_parking = allow;
         self
@@ -131,6 +147,7 @@ impl TestSchedulerConfig {
     /// use unified_scheduler::TestSchedulerConfig;
     /// assert_eq!(TestSchedulerConfig::new().num_cpus(2).num_cpus, 2);
     /// ```
+    #[must_use]
     #[track_caller]
     pub fn num_cpus(mut self, n: usize) -> Self {
         assert!(n > 0, "num_cpus must be at least 1");
@@ -144,8 +161,76 @@ impl TestSchedulerConfig {
     /// use unified_scheduler::TestSchedulerConfig;
     /// assert!(TestSchedulerConfig::new().check_determinism(true).check_determinism);
     /// ```
+    #[must_use]
     pub fn check_determinism(mut self, check: bool) -> Self {
         self.check_determinism = check;
         self
+    }
+
+    /// How many steps one seed may take before it fails (see the field).
+    ///
+    /// # Panics
+    ///
+    /// If `steps` is zero.
+    ///
+    /// ```
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let failure = TestSchedulerConfig::new()
+    ///     .max_steps(100)
+    ///     .try_run(|test| async move {
+    ///         let scheduler: std::sync::Arc<dyn unified_scheduler::Scheduler> = test;
+    ///         // Never stops yielding: a livelock in miniature.
+    ///         scheduler
+    ///             .spawn(async { loop { futures_lite::future::yield_now().await } })
+    ///             .await
+    ///     })
+    ///     .unwrap_err();
+    /// # if std::env::var_os("MAX_STEPS").is_none() {
+    /// assert!(failure.message.contains("step budget ran out after 100 steps"));
+    /// # }
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn max_steps(mut self, steps: u64) -> Self {
+        assert!(
+            steps > 0,
+            "max_steps(0) would fail every seed at once; give e.g. 1_000_000"
+        );
+        self.max_steps = steps;
+        self
+    }
+
+    /// How long one poll may run before the runners report a spin loop (see the field).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let config = TestSchedulerConfig::new().poll_time_limit(Some(Duration::from_secs(5)));
+    /// assert_eq!(config.poll_time_limit, Some(Duration::from_secs(5)));
+    /// ```
+    #[must_use]
+    pub fn poll_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.poll_time_limit = limit;
+        self
+    }
+
+    /// Panics, naming the field, if a field was set by hand to what its setter refuses.
+    #[track_caller]
+    pub(crate) fn validate(&self) {
+        assert!(
+            self.num_cpus > 0,
+            "TestSchedulerConfig::num_cpus is 0; it must be at least 1"
+        );
+        assert!(
+            self.block_tick_range.start() <= self.block_tick_range.end(),
+            "TestSchedulerConfig::block_tick_range {:?} is empty; give a range like 0..=1000",
+            self.block_tick_range
+        );
+        assert!(
+            self.max_steps > 0,
+            "TestSchedulerConfig::max_steps is 0; give e.g. 1_000_000"
+        );
     }
 }

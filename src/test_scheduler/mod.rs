@@ -2,23 +2,32 @@
 //!
 //! Every choice comes from one ChaCha8 stream seeded with a `u64` (see `rng.rs`), so a seed
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
-//! wakers and `schedule` may be called from anywhere (the state is behind a lock).
+//! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
+//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `block.rs` (blocking
+//! under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
+//! `runner.rs` and `watchdog.rs` (running a test body over seeds).
 
 mod block;
 mod config;
 mod delay;
+mod report;
 mod rng;
 #[cfg(feature = "std")]
 mod runner;
+mod scheduler_impl;
+mod state;
 mod tasks;
+#[cfg(feature = "std")]
+mod threads;
 mod trace;
+#[cfg(feature = "std")]
+mod watchdog;
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
 pub use config::TestSchedulerConfig;
@@ -27,12 +36,13 @@ pub use delay::RandomDelay;
 pub use runner::SeedFailure;
 pub use tasks::LiveTask;
 
+use crate::Runnable;
+use crate::TaskLabel;
+use crate::core::Tracker;
 use crate::sync::{Mutex, MutexGuard};
-use crate::timers::TimerHeap;
-use crate::{Runnable, TaskLabel};
+use report::{FINAL_STRETCH, budget_report};
 use rng::SeededRng;
-use tasks::TaskTable;
-use trace::Trace;
+use state::State;
 
 /// A deterministic scheduler for tests: seeded random interleaving, virtual time, labels
 /// that can be deprioritized, task lifecycle tracking, and failures that name their seed.
@@ -60,40 +70,28 @@ use trace::Trace;
 /// ```
 pub struct TestScheduler {
     state: Mutex<State>,
+    /// Numbers the tasks 1, 2, 3, ... and collects how they end.
+    tracker: Tracker,
     /// Set while a background runnable runs, for `is_main_thread`.
     running_background: AtomicBool,
     /// The end of the task `run_next` ran last, not yet applied to the task table (0: none).
     /// Only `std` builds collect ends this way (32-bit embedded targets lack 64-bit atomics).
     #[cfg(feature = "std")]
-    pending_end: core::sync::atomic::AtomicU64,
-    /// The next task id: 1, 2, 3, ... in spawn order (no lock needed to spawn). `usize`:
-    /// 32-bit embedded targets have no 64-bit atomics.
-    next_task_id: AtomicUsize,
-    /// What `Scheduler::park` waits for; set by `Scheduler::unparker`.
+    pending_end: AtomicU64,
+    /// Steps started and blocked futures polled: what the runner's watchdog watches.
+    progress: AtomicU64,
+    /// Threads parked for a real wake (with parking allowed): not stuck, only waiting.
+    parked_for_real: AtomicUsize,
+    /// How many `block`s are in progress (the outermost one may be the test body).
+    block_depth: AtomicUsize,
+    /// What `Scheduler::park` waits for without `std` (with `std`, each thread has its own).
+    #[cfg(not(feature = "std"))]
     unparked: Arc<block::WakeFlag>,
-    #[cfg_attr(not(feature = "std"), allow(dead_code))] // no threads to tell apart
-    owner: block::Owner,
-}
-
-struct State {
-    config: TestSchedulerConfig,
-    rng: SeededRng,
-    /// Virtual time since the scheduler was made.
-    elapsed: Duration,
-    /// Background runnables; with `randomize_order` off, every runnable, in FIFO order.
-    ready: VecDeque<Runnable>,
-    /// Main-thread runnables, FIFO among themselves (used with `randomize_order` on).
-    foreground: VecDeque<Runnable>,
-    /// Runnables whose label was deprioritized when they were scheduled.
-    deprioritized: VecDeque<Runnable>,
-    deprioritized_labels: Vec<TaskLabel>,
-    timers: TimerHeap<Duration>,
-    tasks: TaskTable,
-    trace: Trace,
-    waiting_hint: Option<String>,
-    panicked: Vec<LiveTask>,
-    /// A failure found off the test's thread, raised on it at the next tick.
-    pending_failure: Option<String>,
+    #[cfg(feature = "std")]
+    owner: threads::Owner,
+    /// Wakes from other OS threads, reported on the test's thread.
+    #[cfg(feature = "std")]
+    foreign: Arc<threads::ForeignWakes>,
 }
 
 /// A random-number stream forked from the scheduler's seed, for tests to draw their own
@@ -170,31 +168,34 @@ impl TestScheduler {
     /// let test = TestScheduler::with_config(TestSchedulerConfig::new().seed(3));
     /// assert_eq!(test.seed(), 3);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the config's fields were set by hand to values its setters refuse (`num_cpus` of
+    /// 0, an empty `block_tick_range`, `max_steps` of 0).
+    #[track_caller]
     pub fn with_config(config: TestSchedulerConfig) -> Self {
-        let state = State {
-            rng: SeededRng::new(config.seed),
-            config,
-            elapsed: Duration::ZERO,
-            ready: VecDeque::new(),
-            foreground: VecDeque::new(),
-            deprioritized: VecDeque::new(),
-            deprioritized_labels: Vec::new(),
-            timers: TimerHeap::new(),
-            tasks: TaskTable::new(),
-            trace: Trace::new(),
-            waiting_hint: None,
-            panicked: Vec::new(),
-            pending_failure: None,
-        };
-        let owner = block::Owner::current();
+        config.validate();
+        #[cfg(feature = "std")]
+        let foreign = Arc::new(threads::ForeignWakes::new(
+            config.seed,
+            config.allow_parking,
+        ));
         Self {
-            state: Mutex::new(state),
+            state: Mutex::new(State::new(config)),
+            tracker: Tracker::new(),
             running_background: AtomicBool::new(false),
-            next_task_id: AtomicUsize::new(1),
             #[cfg(feature = "std")]
-            pending_end: core::sync::atomic::AtomicU64::new(0),
-            unparked: Arc::new(block::WakeFlag::new(&owner)),
-            owner,
+            pending_end: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
+            parked_for_real: AtomicUsize::new(0),
+            block_depth: AtomicUsize::new(0),
+            #[cfg(not(feature = "std"))]
+            unparked: Arc::new(block::WakeFlag::new()),
+            #[cfg(feature = "std")]
+            owner: threads::Owner::current(),
+            #[cfg(feature = "std")]
+            foreign,
         }
     }
 
@@ -284,7 +285,7 @@ impl TestScheduler {
         loop {
             self.run_until_parked();
             let mut state = self.lock();
-            match state.timers.next_deadline() {
+            match state.next_deadline() {
                 Some(deadline) if deadline <= target => {
                     state.elapsed = state.elapsed.max(deadline);
                 }
@@ -325,9 +326,9 @@ impl TestScheduler {
         }
     }
 
-    /// Whether the task is running: spawned, and its future neither finished nor dropped.
-    /// A task dropped while waiting stops running once the scheduler has dropped its
-    /// future (at the next `tick`).
+    /// Whether the task is running: spawned, its future neither finished nor dropped, and
+    /// its `Task` neither dropped nor cancelled (dropping a `Task` cancels it at once, even
+    /// if the scheduler drops the future itself only at its next run).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -339,6 +340,13 @@ impl TestScheduler {
     /// let id = task.id();
     /// assert!(test.is_task_running(id));
     /// test.run_until_parked();
+    /// assert!(!test.is_task_running(id));
+    ///
+    /// let waiting = scheduler.spawn(std::future::pending::<()>());
+    /// let id = waiting.id();
+    /// test.run_until_parked();
+    /// assert!(test.is_task_running(id));
+    /// drop(waiting);
     /// assert!(!test.is_task_running(id));
     /// ```
     pub fn is_task_running(&self, id: crate::TaskId) -> bool {
@@ -391,9 +399,17 @@ impl TestScheduler {
     /// Says what the test is waiting for; shown when a `block` gets stuck.
     ///
     /// ```
-    /// use unified_scheduler::TestScheduler;
-    /// let test = TestScheduler::new();
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Scheduler, TestScheduler};
+    ///
+    /// let test = Arc::new(TestScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = test.clone();
     /// test.set_waiting_hint(Some("the server's reply"));
+    /// let stuck = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     scheduler.block(std::future::pending::<()>())
+    /// }));
+    /// let report = stuck.unwrap_err().downcast::<String>().unwrap();
+    /// assert!(report.contains("waiting for: the server's reply"), "{report}");
     /// test.set_waiting_hint(None::<String>);
     /// ```
     pub fn set_waiting_hint(&self, hint: Option<impl Into<String>>) {
@@ -426,7 +442,7 @@ impl TestScheduler {
     /// # }
     /// ```
     pub fn allow_parking(&self) {
-        self.lock().config.allow_parking = true;
+        self.set_parking(true);
     }
 
     /// Undoes [`allow_parking`](Self::allow_parking).
@@ -438,7 +454,13 @@ impl TestScheduler {
     /// test.forbid_parking();
     /// ```
     pub fn forbid_parking(&self) {
-        self.lock().config.allow_parking = false;
+        self.set_parking(false);
+    }
+
+    fn set_parking(&self, allowed: bool) {
+        self.lock().config.allow_parking = allowed;
+        #[cfg(feature = "std")]
+        self.foreign.allow(allowed);
     }
 
     /// Sets what `num_cpus()` answers.
@@ -513,46 +535,53 @@ impl TestScheduler {
     /// assert_eq!(scheduler.block(task), None);
     /// ```
     pub fn clear(&self) {
-        let dropped = {
-            let mut state = self.lock();
-            let mut dropped: Vec<Runnable> = state.ready.drain(..).collect();
-            dropped.extend(state.foreground.drain(..));
-            dropped.extend(state.deprioritized.drain(..));
-            dropped.extend(state.timers.drain());
-            dropped
-        };
+        let dropped = self.lock().take_all();
         // Outside the lock: dropping a future may wake or end other tasks.
         drop(dropped);
     }
 
-    /// The state, with the end of the last task run applied (see `run_next`).
-    fn lock(&self) -> MutexGuard<'_, State> {
-        #[allow(unused_mut)] // only `std` builds apply a collected end
+    /// The state, with every task end recorded so far applied (see `run_next`). Runnables
+    /// of cancelled timers taken off the heap under it are dropped when it is released.
+    fn lock(&self) -> Locked<'_> {
         let mut state = self.state.lock();
+        state.apply_log(self.tracker.log());
         #[cfg(feature = "std")]
         if self.pending_end.load(Ordering::Relaxed) != 0 {
             let (id, end) = decode_end(self.pending_end.swap(0, Ordering::Relaxed));
             state.task_ended(id, end);
         }
-        state
+        Locked(Some(state))
     }
 
     /// Picks and runs the next runnable; see `tick`.
     fn run_next(&self, background_only: bool) -> bool {
         let runnable = {
             let mut state = self.lock();
-            if let Some(failure) = state.pending_failure.take() {
+            #[cfg(feature = "std")]
+            if let Some(failure) = self.foreign.take() {
                 drop(state);
                 panic!("{failure}");
             }
             let Some(runnable) = state.pick(background_only) else {
                 return false;
             };
-            if let Some(divergence) = state.trace.step(LiveTask::from(runnable.metadata())) {
-                let seed = state.config.seed;
+            let task = LiveTask::from(runnable.metadata());
+            let steps = state.trace.steps();
+            if steps >= state.config.max_steps {
+                let report = budget_report(&state, task);
+                // Back in the queue: `clear` drops it, outside any lock, when the seed ends.
+                state.push_ready(runnable);
                 drop(state);
-                // Dropped here it would cancel a task mid-report; leak it: the test is over.
-                core::mem::forget(runnable);
+                panic!("{report}");
+            }
+            if steps + FINAL_STRETCH >= state.config.max_steps {
+                state.final_steps.push(task.id);
+            }
+            state.last_run = Some(task);
+            if let Some(divergence) = state.trace.step(task) {
+                let seed = state.config.seed;
+                state.push_ready(runnable);
+                drop(state);
                 panic!(
                     "non-deterministic schedule for seed {seed}: {divergence}. Something \
                      outside the seed decides the order: a HashMap's iteration order, real \
@@ -561,6 +590,7 @@ impl TestScheduler {
             }
             runnable
         };
+        self.progress();
         let background = !runnable.metadata().foreground;
         let _flag = BackgroundFlag::set(&self.running_background, background);
         self.run_runnable(runnable);
@@ -568,14 +598,20 @@ impl TestScheduler {
     }
 
     /// Runs one runnable. With `std`, the task's end (if it ends now) comes back directly and
-    /// is applied at the next lock, sparing a lock and a `Weak` upgrade per task.
+    /// is applied at the next lock, sparing a lock per task. A nested run (a task that
+    /// blocks, or ticks, inside its own poll) may have left an end there: the later store
+    /// takes the slot and applies the earlier end itself, so no end is ever lost.
     #[cfg(feature = "std")]
     fn run_runnable(&self, runnable: Runnable) {
-        let me: *const Self = self;
-        if let Some((id, end)) = crate::core::run_collecting_end(me.cast(), runnable) {
-            // Only `run_next` stores here, after its own `lock` emptied the slot.
-            self.pending_end
-                .store(encode_end(id, end), Ordering::Relaxed);
+        let outcome = crate::core::run_collecting(self.tracker.log(), runnable);
+        if let Some((id, end)) = outcome.ended {
+            let earlier = self
+                .pending_end
+                .swap(encode_end(id, end), Ordering::Relaxed);
+            if earlier != 0 {
+                let (id, end) = decode_end(earlier);
+                self.state.lock().task_ended(id, end);
+            }
         }
     }
 
@@ -583,98 +619,107 @@ impl TestScheduler {
     fn run_runnable(&self, runnable: Runnable) {
         runnable.run();
     }
+
+    /// Notes progress for the runner's watchdog.
+    fn progress(&self) {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A `block` begins: it describes itself for the stuck report until dropped.
+    fn enter_block(&self) -> report::Blocked<'_> {
+        let (in_runner, running) = {
+            let state = self.lock();
+            (state.in_runner, state.last_run)
+        };
+        report::Blocked::enter(&self.block_depth, in_runner, running)
+    }
+
+    /// Runs `park` with the calling thread counted as parked for a real wake.
+    #[cfg(feature = "std")]
+    fn parked_for_real<R>(&self, park: impl FnOnce() -> R) -> R {
+        struct Parked<'a>(&'a AtomicUsize);
+        impl Drop for Parked<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.parked_for_real.fetch_add(1, Ordering::Relaxed);
+        let _parked = Parked(&self.parked_for_real);
+        park()
+    }
+}
+
+/// The locked state; runnables discarded under the lock (cancelled timers) are dropped
+/// after it is released, since dropping a task may wake its awaiter, which schedules.
+struct Locked<'a>(Option<MutexGuard<'a, State>>);
+
+impl core::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl core::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let Some(mut state) = self.0.take() else {
+            return;
+        };
+        if state.discarded.is_empty() {
+            return;
+        }
+        let discarded = core::mem::take(&mut state.discarded);
+        drop(state);
+        drop(discarded);
+    }
 }
 
 /// A task end packed in a `u64` (never 0): the id, shifted, and the kind in the low bits.
 #[cfg(feature = "std")]
-fn encode_end(id: crate::TaskId, end: crate::TaskEnd) -> u64 {
+fn encode_end(id: crate::TaskId, end: crate::core::TaskEnd) -> u64 {
     let kind = match end {
-        crate::TaskEnd::Completed => 1,
-        crate::TaskEnd::Cancelled => 2,
-        _ => 3,
+        crate::core::TaskEnd::Completed => 1,
+        crate::core::TaskEnd::Cancelled => 2,
+        crate::core::TaskEnd::Panicked => 3,
     };
     (id.as_u64() << 2) | kind
 }
 
 #[cfg(feature = "std")]
-fn decode_end(packed: u64) -> (crate::TaskId, crate::TaskEnd) {
+fn decode_end(packed: u64) -> (crate::TaskId, crate::core::TaskEnd) {
     let end = match packed & 3 {
-        1 => crate::TaskEnd::Completed,
-        2 => crate::TaskEnd::Cancelled,
-        _ => crate::TaskEnd::Panicked,
+        1 => crate::core::TaskEnd::Completed,
+        2 => crate::core::TaskEnd::Cancelled,
+        _ => crate::core::TaskEnd::Panicked,
     };
     let id = crate::TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
     (id, end)
 }
 
-impl TestScheduler {}
-
-/// Marks "a background runnable is running" for `is_main_thread`, even if it unwinds.
-struct BackgroundFlag<'a>(&'a AtomicBool);
+/// Marks whether a background runnable is running, for `is_main_thread`, and puts back
+/// what was there before when dropped (even on unwinding): a task that ticks the scheduler
+/// itself stays a background task after the nested run.
+struct BackgroundFlag<'a> {
+    flag: &'a AtomicBool,
+    before: bool,
+}
 
 impl<'a> BackgroundFlag<'a> {
     fn set(flag: &'a AtomicBool, background: bool) -> Self {
-        flag.store(background, Ordering::Relaxed);
-        Self(flag)
+        let before = flag.swap(background, Ordering::Relaxed);
+        Self { flag, before }
     }
 }
 
 impl Drop for BackgroundFlag<'_> {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Relaxed);
-    }
-}
-
-impl State {
-    /// The next runnable, by the rules on `TestScheduler::tick`.
-    fn pick(&mut self, background_only: bool) -> Option<Runnable> {
-        if let Some((_, timer)) = self.timers.pop_due(self.elapsed) {
-            return Some(timer);
-        }
-        if !self.config.randomize_order {
-            let index = if background_only {
-                self.ready.iter().position(|r| !r.metadata().foreground)
-            } else if self.ready.is_empty() {
-                None
-            } else {
-                Some(0)
-            };
-            return match index {
-                Some(index) => self.ready.remove(index),
-                None => self.deprioritized.pop_front(),
-            };
-        }
-        let foreground = usize::from(!background_only && !self.foreground.is_empty());
-        let candidates = self.ready.len() + foreground;
-        if candidates > 0 {
-            let choice = self.rng.below(candidates);
-            return if choice < self.ready.len() {
-                self.ready.swap_remove_back(choice)
-            } else {
-                self.foreground.pop_front()
-            };
-        }
-        if self.deprioritized.is_empty() {
-            return None;
-        }
-        let choice = self.rng.below(self.deprioritized.len());
-        self.deprioritized.swap_remove_back(choice)
-    }
-
-    fn task_ended(&mut self, id: crate::TaskId, end: crate::TaskEnd) {
-        if let Some(task) = self.tasks.end(id) {
-            if end == crate::TaskEnd::Panicked {
-                self.panicked.push(task);
-            }
-        }
-    }
-
-    fn push_ready(&mut self, runnable: Runnable) {
-        if runnable.metadata().foreground && self.config.randomize_order {
-            self.foreground.push_back(runnable);
-        } else {
-            self.ready.push_back(runnable);
-        }
+        self.flag.store(self.before, Ordering::Relaxed);
     }
 }
 
@@ -692,5 +737,3 @@ impl fmt::Debug for TestScheduler {
             .finish_non_exhaustive()
     }
 }
-
-mod scheduler_impl;

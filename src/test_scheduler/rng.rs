@@ -35,6 +35,11 @@ impl SeededRng {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
+    /// A fair coin: `true` half the time.
+    pub(crate) fn coin(&mut self) -> bool {
+        self.next_u64() >> 63 == 1
+    }
+
     /// A number in `start..=end`.
     #[cfg_attr(not(feature = "std"), allow(dead_code))] // for `block_with_timeout`
     pub(crate) fn in_range(&mut self, start: usize, end: usize) -> usize {

@@ -1,7 +1,12 @@
 //! The test runners: run an async test body over seeds, name the failing seed, replay it.
 //!
 //! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
-//! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares.
+//! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares;
+//! `MAX_STEPS=n` sets the step budget of each seed.
+//!
+//! Each seed ends as Zed's `end_test` does: once the body returns, what is still runnable
+//! runs until the scheduler parks (a detached task's late panic fails the seed), a report
+//! of a foreign-thread wake still waiting is raised, and what is left is cancelled.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -14,6 +19,7 @@ use core::panic::{AssertUnwindSafe, Location};
 use std::panic;
 
 use super::trace::Recording;
+use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
 use crate::Scheduler;
 
@@ -228,28 +234,45 @@ impl TestSchedulerConfig {
             (seed, Some(iterations)) => (seed.unwrap_or(0), iterations),
             (None, None) => (first_seed, iterations),
         };
+        if env_seed.is_some() || env_iterations.is_some() {
+            // A `SEED` left in the environment would otherwise cut every run to one seed
+            // without a word.
+            std::eprintln!(
+                "TestScheduler: SEED/ITERATIONS from the environment: running {iterations} \
+                 seed(s) from {first_seed} (the test asked for its own)"
+            );
+        }
         if std::env::var("CHECK_DETERMINISM").is_ok_and(|v| v != "0" && !v.is_empty()) {
             self.check_determinism = true;
         }
+        if let Some(steps) = env_u64("MAX_STEPS") {
+            self = self.max_steps(steps);
+        }
+        let watchdog = self.poll_time_limit.map(Watchdog::start);
         for seed in first_seed..first_seed.saturating_add(iterations) {
             let config = self.clone().seed(seed);
+            let run = SeedRun {
+                config: config.clone(),
+                watchdog: watchdog.as_ref(),
+                replay_command: replay_command(seed, caller),
+            };
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                 if config.check_determinism {
-                    let first = run_one(config.clone(), &mut body, Recording::Record(Vec::new()));
+                    let first = run.run(&mut body, Recording::Record(Vec::new()));
                     let Recording::Record(expected) = first else {
                         unreachable!("a recording run returns its recording")
                     };
-                    run_one(config.clone(), &mut body, Recording::Compare { expected });
+                    run.run(&mut body, Recording::Compare { expected });
                 } else {
-                    run_one(config.clone(), &mut body, Recording::Off);
+                    run.run(&mut body, Recording::Off);
                 }
             }));
             if let Err(panic) = outcome {
                 return Err(SeedFailure {
                     seed,
-                    replay_command: replay_command(seed, caller),
                     message: panic_message(&*panic),
-                    panic,
+                    replay_command: run.replay_command,
+                    panic: std::sync::Mutex::new(panic),
                 });
             }
         }
@@ -281,7 +304,9 @@ pub struct SeedFailure {
     pub replay_command: String,
     /// The panic message (or a placeholder when the panic was not a string).
     pub message: String,
-    panic: Box<dyn Any + Send>,
+    /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
+    /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
+    panic: std::sync::Mutex<Box<dyn Any + Send>>,
 }
 
 impl SeedFailure {
@@ -296,7 +321,11 @@ impl SeedFailure {
     /// failure.resume(); // panics with "original"
     /// ```
     pub fn resume(self) -> ! {
-        panic::resume_unwind(self.panic)
+        let panic = self
+            .panic
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        panic::resume_unwind(panic)
     }
 
     fn report_and_resume(self) -> ! {
@@ -329,38 +358,82 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Runs `body` for one seed; returns the recording it made.
-fn run_one<F, Fut>(config: TestSchedulerConfig, body: &mut F, recording: Recording) -> Recording
-where
-    F: FnMut(Arc<TestScheduler>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let test = Arc::new(TestScheduler::with_config(config));
-    test.lock().trace.recording = recording;
-    let scheduler: Arc<dyn Scheduler> = test.clone();
-    scheduler.block(body(test.clone()));
-    let (divergence, panicked, recording) = {
-        let mut state = test.lock();
-        let divergence = state.trace.finish();
-        let recording = core::mem::replace(&mut state.trace.recording, Recording::Off);
-        (divergence, state.panicked.first().copied(), recording)
-    };
-    // Break reference cycles (a task holding the scheduler) so nothing leaks across seeds.
-    test.clear();
-    if let Some(divergence) = divergence {
-        panic!(
-            "non-deterministic schedule for seed {}: {divergence}",
-            test.seed()
-        );
-    }
-    if let Some(task) = panicked {
-        panic_in_task(task);
-    }
-    recording
+/// One seed's run: its config, the watchdog that watches it, its replay command.
+struct SeedRun<'a> {
+    config: TestSchedulerConfig,
+    watchdog: Option<&'a Watchdog>,
+    replay_command: String,
 }
 
-fn panic_in_task(task: LiveTask) -> ! {
-    panic!("{task} panicked (its message is printed above)");
+impl SeedRun<'_> {
+    /// Runs `body` for the seed and ends the test (see the module docs); returns the
+    /// recording it made.
+    fn run<F, Fut>(&self, body: &mut F, recording: Recording) -> Recording
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let test = Arc::new(TestScheduler::with_config(self.config.clone()));
+        {
+            let mut state = test.lock();
+            state.trace.recording = recording;
+            state.in_runner = true;
+        }
+        if let Some(watchdog) = self.watchdog {
+            watchdog.watch(&test, &self.replay_command);
+        }
+        // Whatever happens, nothing of this seed (a task holding the scheduler) outlives it.
+        let _clear = ClearOnDrop(&test);
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        scheduler.block(body(test.clone()));
+        test.run_until_parked();
+        if let Some(failure) = test.foreign.take() {
+            panic!("{failure}");
+        }
+        let (divergence, panicked, live, recording) = {
+            let mut state = test.lock();
+            let divergence = state.trace.finish();
+            let recording = core::mem::replace(&mut state.trace.recording, Recording::Off);
+            let live: Vec<LiveTask> = state.tasks.live().collect();
+            (
+                divergence,
+                state.tasks.ended.panicked.first().copied(),
+                live,
+                recording,
+            )
+        };
+        if let Some(divergence) = divergence {
+            panic!(
+                "non-deterministic schedule for seed {}: {divergence}",
+                test.seed()
+            );
+        }
+        if let Some(task) = panicked {
+            panic_in_task(task, &live);
+        }
+        recording
+    }
+}
+
+/// Drops every queued runnable when a seed ends, however it ends: this breaks reference
+/// cycles (a task holding the scheduler), so nothing leaks across seeds.
+struct ClearOnDrop<'a>(&'a TestScheduler);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn panic_in_task(task: LiveTask, live: &[LiveTask]) -> ! {
+    let mut message = format!("{task} panicked (its message is printed above)");
+    if !live.is_empty() {
+        message.push_str("; still live when the test ended (now cancelled):");
+        for task in live {
+            message.push_str(&format!("\n  {task}"));
+        }
+    }
+    panic!("{message}");
 }
 
 fn env_u64(name: &str) -> Option<u64> {

@@ -1,31 +1,44 @@
 //! `impl Scheduler for TestScheduler`: queueing, virtual time and task tracking.
 
-use core::panic::Location;
-use core::sync::atomic::Ordering;
 use core::time::Duration;
 
 use super::TestScheduler;
-use crate::{Instant, Runnable, Scheduler, TaskEnd, TaskId, TaskLabel, TaskRegistration, Unparker};
+use super::report::Blocked;
+use crate::core::Tracker;
+use crate::{Instant, Runnable, Scheduler, TaskId, TaskLabel, Unparker};
+
+impl TestScheduler {
+    /// Queues a runnable the way every `schedule*` does: the task becomes live at its first
+    /// schedule, a wake from a foreign thread is reported, a parked blocker is woken.
+    fn enqueue(&self, runnable: Runnable, queue: impl FnOnce(&mut super::State, Runnable)) {
+        let mut state = self.lock();
+        #[cfg(feature = "std")]
+        self.foreign
+            .check((self.owner.thread, &self.owner.name), || {
+                alloc::format!("{} was woken", runnable.metadata())
+            });
+        state.tasks.see(runnable.metadata());
+        queue(&mut state, runnable);
+        #[cfg(feature = "std")]
+        for (_, unparker) in &state.parked {
+            unparker.unpark();
+        }
+    }
+}
 
 impl Scheduler for TestScheduler {
     fn schedule(&self, runnable: Runnable) {
-        let mut state = self.lock();
-        self.check_thread(&mut state, &runnable);
-        state.tasks.see(runnable.metadata());
-        state.push_ready(runnable);
-        self.wake_parked(&state);
+        self.enqueue(runnable, super::State::push_ready);
     }
 
     fn schedule_labeled(&self, runnable: Runnable, label: TaskLabel) {
-        let mut state = self.lock();
-        self.check_thread(&mut state, &runnable);
-        state.tasks.see(runnable.metadata());
-        if state.deprioritized_labels.contains(&label) {
-            state.deprioritized.push_back(runnable);
-        } else {
-            state.push_ready(runnable);
-        }
-        self.wake_parked(&state);
+        self.enqueue(runnable, |state, runnable| {
+            if state.deprioritized_labels.contains(&label) {
+                state.deprioritized.push_back(runnable);
+            } else {
+                state.push_ready(runnable);
+            }
+        });
     }
 
     fn schedule_foreground(&self, runnable: Runnable) {
@@ -33,22 +46,33 @@ impl Scheduler for TestScheduler {
     }
 
     fn schedule_after(&self, delay: Duration, runnable: Runnable) {
-        let mut state = self.lock();
-        self.check_thread(&mut state, &runnable);
-        state.tasks.see(runnable.metadata());
-        // Saturates: a delay past the end of time never fires, and never overflows.
-        let deadline = state.elapsed.saturating_add(delay);
-        state.timers.push(deadline, runnable);
-        self.wake_parked(&state);
+        self.enqueue(runnable, |state, runnable| {
+            // Saturates: a delay past the end of time never fires, and never overflows.
+            let deadline = state.elapsed.saturating_add(delay);
+            state.timers.push(deadline, runnable);
+        });
     }
 
+    /// Runs tasks (moving virtual time) until the calling thread's unparker is used.
     fn park(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.map(|timeout| self.lock().elapsed.saturating_add(timeout));
-        self.run_until_woken(&self.unparked, deadline, &mut None)
+        #[cfg(feature = "std")]
+        let flag = THREAD_FLAG.with(Clone::clone);
+        #[cfg(not(feature = "std"))]
+        let flag = self.unparked.clone();
+        self.run_until_woken(&flag, deadline, &mut None, &Blocked::parked())
     }
 
+    /// The calling thread's unparker (without `std`, the scheduler's one).
     fn unparker(&self) -> Unparker {
-        self.unparked.unparker()
+        #[cfg(feature = "std")]
+        {
+            THREAD_FLAG.with(super::block::WakeFlag::unparker)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            self.unparked.unparker()
+        }
     }
 
     fn is_main_thread(&self) -> bool {
@@ -56,7 +80,9 @@ impl Scheduler for TestScheduler {
         if !self.owner.is_current() {
             return false;
         }
-        !self.running_background.load(Ordering::Relaxed)
+        !self
+            .running_background
+            .load(core::sync::atomic::Ordering::Relaxed)
     }
 
     fn now(&self) -> Instant {
@@ -71,18 +97,8 @@ impl Scheduler for TestScheduler {
         }
     }
 
-    fn register_task(
-        &self,
-        label: Option<TaskLabel>,
-        spawned_at: &'static Location<'static>,
-    ) -> TaskRegistration {
-        let _ = (label, spawned_at); // recorded from the runnable's metadata when scheduled
-        let id = self.next_task_id.fetch_add(1, Ordering::Relaxed) as u64;
-        TaskRegistration::tracked(TaskId::from_raw(id).expect("task ids start at 1"))
-    }
-
-    fn task_ended(&self, id: TaskId, end: TaskEnd) {
-        self.lock().task_ended(id, end);
+    fn tracker(&self) -> Option<&Tracker> {
+        Some(&self.tracker)
     }
 
     fn is_task_running(&self, id: TaskId) -> Option<bool> {
@@ -101,4 +117,11 @@ impl Scheduler for TestScheduler {
     ) -> bool {
         self.block_on_virtual(future, timeout)
     }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// What `park` on this thread waits for, and `unparker` sets.
+    static THREAD_FLAG: alloc::sync::Arc<super::block::WakeFlag> =
+        alloc::sync::Arc::new(super::block::WakeFlag::new());
 }

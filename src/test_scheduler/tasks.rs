@@ -1,9 +1,12 @@
-//! Which tasks are alive: O(1) per spawn and per end, in spawn order.
+//! Which tasks are alive, and how the others ended: O(1) per spawn and per end, in spawn
+//! order, with memory that follows the number of live tasks, not the number ever spawned.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use core::fmt;
 use core::panic::Location;
 
+use crate::core::{GaveUp, TaskEnd};
 use crate::{TaskId, TaskLabel, TaskMetadata};
 
 /// A task that has been spawned and whose future has neither finished nor been dropped.
@@ -53,10 +56,59 @@ impl From<&TaskMetadata> for LiveTask {
     }
 }
 
-/// Which tasks are alive. Ids are handed out 1, 2, 3, ... so the table is indexed by
-/// `id - first` and trimmed from the front as the oldest tasks end. A task enters the table
-/// when it is first scheduled (which `spawn` does before it returns), so spawning takes no
-/// lock of its own.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Slot {
+    /// Id handed out, not scheduled yet (spawned on another thread a moment ago).
+    Unseen,
+    Live,
+    /// Its `Task` gave up on it; its future is dropped the next time the scheduler runs or
+    /// drops its runnable. No longer running.
+    GaveUp(GaveUp),
+    Ended,
+}
+
+/// How the tasks that are gone ended, for the stuck report.
+#[derive(Default)]
+pub(crate) struct Ended {
+    pub(crate) finished: u64,
+    /// Cancelled because their `Task` was dropped: how many, by spawn site, first seen first.
+    pub(crate) dropped: Vec<(&'static Location<'static>, u64)>,
+    /// Cancelled by `Task::cancel`, or dropped by the scheduler itself.
+    pub(crate) cancelled: u64,
+    pub(crate) panicked: Vec<LiveTask>,
+}
+
+impl Ended {
+    #[cfg(test)]
+    fn dropped_count(&self) -> u64 {
+        self.dropped.iter().map(|(_, count)| count).sum()
+    }
+
+    fn record(&mut self, task: LiveTask, was: Slot, end: TaskEnd) {
+        match (end, was) {
+            (TaskEnd::Completed, _) => self.finished += 1,
+            (TaskEnd::Panicked, _) => self.panicked.push(task),
+            (TaskEnd::Cancelled, Slot::GaveUp(GaveUp::Dropped)) => {
+                match self
+                    .dropped
+                    .iter_mut()
+                    .find(|(at, _)| *at == task.spawned_at)
+                {
+                    Some((_, count)) => *count += 1,
+                    None => self.dropped.push((task.spawned_at, 1)),
+                }
+            }
+            (TaskEnd::Cancelled, _) => self.cancelled += 1,
+        }
+    }
+}
+
+/// Which tasks are alive. Ids are handed out 1, 2, 3, ... so recent tasks sit in a window
+/// indexed by `id - first`, trimmed from the front as the oldest tasks end. A task that
+/// outlives most of the window (one early task that lives for the whole test) moves to
+/// `stragglers`, so the window never has to keep a slot for every task spawned after it.
+/// A task enters the table when it is first scheduled (which `spawn` does before it
+/// returns), so spawning takes no lock of its own.
 ///
 /// Hot and cold parts are apart: `states` (one byte a task, touched on every schedule and
 /// at the end) stays in cache with 100,000 tasks queued; `info` is written once and read
@@ -65,14 +117,10 @@ pub(crate) struct TaskTable {
     first: u64,
     states: VecDeque<Slot>,
     info: VecDeque<LiveTask>,
-}
-
-#[derive(Copy, Clone, PartialEq, Eq)]
-enum Slot {
-    /// Id handed out, not scheduled yet (spawned on another thread a moment ago).
-    Unseen,
-    Live,
-    Ended,
+    /// How many slots of the window are `Ended`.
+    ended_in_window: usize,
+    stragglers: BTreeMap<u64, (Slot, LiveTask)>,
+    pub(crate) ended: Ended,
 }
 
 impl TaskTable {
@@ -81,13 +129,25 @@ impl TaskTable {
             first: 1,
             states: VecDeque::new(),
             info: VecDeque::new(),
+            ended_in_window: 0,
+            stragglers: BTreeMap::new(),
+            ended: Ended {
+                finished: 0,
+                dropped: Vec::new(),
+                cancelled: 0,
+                panicked: Vec::new(),
+            },
         }
     }
 
     /// Notes that the task was scheduled: the first time, it becomes live.
     pub(crate) fn see(&mut self, task: &TaskMetadata) {
         let Some(index) = self.offset(task.id) else {
-            return; // ended and trimmed already
+            if let Some((slot @ Slot::Unseen, info)) = self.stragglers.get_mut(&task.id.as_u64()) {
+                *slot = Slot::Live;
+                *info = LiveTask::from(task);
+            }
+            return; // otherwise ended and trimmed already
         };
         if let Some(slot) = self.states.get_mut(index) {
             if *slot == Slot::Unseen {
@@ -104,33 +164,117 @@ impl TaskTable {
         self.info.push_back(LiveTask::from(task));
     }
 
-    /// Marks the task ended; returns what was known of it if it was live.
-    pub(crate) fn end(&mut self, id: TaskId) -> Option<LiveTask> {
-        let index = self.offset(id).filter(|&i| i < self.states.len())?;
-        let was = core::mem::replace(&mut self.states[index], Slot::Ended);
-        let ended = (was == Slot::Live).then(|| self.info[index]);
-        while self.states.front() == Some(&Slot::Ended) {
+    /// Notes that the task's handle gave up on it; `true` if it was running until now.
+    pub(crate) fn give_up(&mut self, id: TaskId, how: GaveUp) -> bool {
+        match self.slot_mut(id) {
+            Some((slot @ (Slot::Live | Slot::Unseen), _)) => {
+                *slot = Slot::GaveUp(how);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the task ended and records how; returns what was known of it if it had not
+    /// ended before.
+    pub(crate) fn end(&mut self, id: TaskId, end: TaskEnd) -> Option<LiveTask> {
+        let (slot, info) = self.slot_mut(id)?;
+        let was = core::mem::replace(slot, Slot::Ended);
+        let info = *info;
+        if was == Slot::Ended {
+            return None;
+        }
+        match self.offset(id) {
+            Some(_) => self.ended_in_window += 1,
+            None => {
+                self.stragglers.remove(&id.as_u64());
+            }
+        }
+        self.trim();
+        if was == Slot::Unseen {
+            return None; // nothing is known of it: `info` is a placeholder
+        }
+        self.ended.record(info, was, end);
+        Some(info)
+    }
+
+    /// Drops ended slots from the front of the window, and moves a long-lived front task to
+    /// the stragglers once most of the window behind it has ended.
+    fn trim(&mut self) {
+        while let Some(&front) = self.states.front() {
+            if front != Slot::Ended && self.ended_in_window * 2 <= self.states.len() {
+                break;
+            }
+            let info = self
+                .info
+                .pop_front()
+                .expect("states and info have one length");
             self.states.pop_front();
-            self.info.pop_front();
+            match front {
+                Slot::Ended => self.ended_in_window -= 1,
+                slot => {
+                    self.stragglers.insert(self.first, (slot, info));
+                }
+            }
             self.first += 1;
         }
-        ended
     }
 
     pub(crate) fn is_running(&self, id: TaskId) -> bool {
-        self.offset(id)
-            .and_then(|index| self.states.get(index))
-            .is_some_and(|slot| *slot == Slot::Live)
+        let slot = match self.offset(id) {
+            Some(index) => self.states.get(index),
+            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| slot),
+        };
+        slot == Some(&Slot::Live)
     }
 
+    /// Whether the task's handle gave up on it (its runnable can be dropped unrun).
+    pub(crate) fn gave_up(&self, id: TaskId) -> bool {
+        let slot = match self.offset(id) {
+            Some(index) => self.states.get(index),
+            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| slot),
+        };
+        matches!(slot, Some(Slot::GaveUp(_)))
+    }
+
+    /// The tasks that are running, in spawn order.
     pub(crate) fn live(&self) -> impl Iterator<Item = LiveTask> + '_ {
-        self.states
-            .iter()
-            .zip(&self.info)
+        let stragglers = self.stragglers.values().map(|(slot, info)| (slot, info));
+        stragglers
+            .chain(self.states.iter().zip(&self.info))
             .filter(|(slot, _)| **slot == Slot::Live)
             .map(|(_, info)| *info)
     }
 
+    /// Tasks whose handle was dropped and whose future the scheduler has yet to drop.
+    pub(crate) fn dropped_pending(&self) -> impl Iterator<Item = LiveTask> + '_ {
+        let stragglers = self.stragglers.values().map(|(slot, info)| (slot, info));
+        stragglers
+            .chain(self.states.iter().zip(&self.info))
+            .filter(|(slot, _)| **slot == Slot::GaveUp(GaveUp::Dropped))
+            .map(|(_, info)| *info)
+    }
+
+    /// How many slots the table keeps (for tests of its memory use).
+    #[cfg(test)]
+    fn slots(&self) -> usize {
+        self.states.len() + self.stragglers.len()
+    }
+
+    fn slot_mut(&mut self, id: TaskId) -> Option<(&mut Slot, &mut LiveTask)> {
+        match self.offset(id) {
+            Some(index) => {
+                let slot = self.states.get_mut(index)?;
+                Some((slot, &mut self.info[index]))
+            }
+            None => self
+                .stragglers
+                .get_mut(&id.as_u64())
+                .map(|(slot, info)| (slot, info)),
+        }
+    }
+
+    /// The index of `id` in the window; `None` below it.
     fn offset(&self, id: TaskId) -> Option<usize> {
         usize::try_from(id.as_u64().checked_sub(self.first)?).ok()
     }
@@ -140,8 +284,16 @@ impl TaskTable {
 mod tests {
     use super::*;
 
-    fn meta(id: u64) -> TaskMetadata {
-        TaskMetadata::here(TaskId::from_raw(id).unwrap(), None)
+    fn id(n: u64) -> TaskId {
+        TaskId::from_raw(n).unwrap()
+    }
+
+    fn meta(n: u64) -> TaskMetadata {
+        TaskMetadata::here(id(n), None)
+    }
+
+    fn ids(table: &TaskTable) -> alloc::vec::Vec<u64> {
+        table.live().map(|l| l.id.as_u64()).collect()
     }
 
     #[test]
@@ -149,31 +301,56 @@ mod tests {
         let mut table = TaskTable::new();
         // Id 2 is scheduled before id 1 (spawned on another thread a moment earlier).
         table.see(&meta(2));
-        assert!(table.is_running(TaskId::from_raw(2).unwrap()));
-        assert!(
-            !table.is_running(TaskId::from_raw(1).unwrap()),
-            "unseen is not running"
-        );
+        assert!(table.is_running(id(2)));
+        assert!(!table.is_running(id(1)), "unseen is not running");
         table.see(&meta(1));
         table.see(&meta(3));
         table.see(&meta(2)); // a second schedule changes nothing
-        let ids = |t: &TaskTable| {
-            t.live()
-                .map(|l| l.id.as_u64())
-                .collect::<alloc::vec::Vec<_>>()
-        };
         assert_eq!(ids(&table), [1, 2, 3]);
         assert_eq!(
-            table
-                .end(TaskId::from_raw(2).unwrap())
-                .map(|l| l.id.as_u64()),
-            Some(2)
+            table.end(id(2), TaskEnd::Completed).map(|l| l.id),
+            Some(id(2))
         );
-        assert_eq!(table.end(TaskId::from_raw(2).unwrap()), None, "ends once");
+        assert_eq!(table.end(id(2), TaskEnd::Completed), None, "ends once");
         assert_eq!(ids(&table), [1, 3]);
-        table.end(TaskId::from_raw(1).unwrap());
+        table.end(id(1), TaskEnd::Completed);
         assert_eq!(table.first, 3, "ended tasks at the front are trimmed");
         table.see(&meta(1)); // a late schedule of a trimmed task is ignored
         assert_eq!(ids(&table), [3]);
+        assert_eq!(table.ended.finished, 2);
+    }
+
+    #[test]
+    fn a_long_lived_task_moves_aside_so_the_table_stays_small() {
+        let mut table = TaskTable::new();
+        table.see(&meta(1)); // lives for the whole test
+        for n in 2..10_000 {
+            table.see(&meta(n));
+            table.end(id(n), TaskEnd::Completed);
+        }
+        assert!(table.slots() < 4, "{} slots kept", table.slots());
+        assert!(table.is_running(id(1)));
+        assert_eq!(ids(&table), [1]);
+        table.end(id(1), TaskEnd::Completed);
+        assert!(!table.is_running(id(1)));
+        assert_eq!(table.slots(), 0);
+    }
+
+    #[test]
+    fn a_task_whose_handle_gave_up_is_not_running_and_counts_as_dropped() {
+        let mut table = TaskTable::new();
+        table.see(&meta(1));
+        table.see(&meta(2));
+        assert!(table.give_up(id(1), GaveUp::Dropped));
+        assert!(!table.give_up(id(1), GaveUp::Dropped), "once");
+        assert!(!table.is_running(id(1)));
+        assert!(table.gave_up(id(1)));
+        assert_eq!(ids(&table), [2]);
+        assert_eq!(table.dropped_pending().count(), 1);
+        table.end(id(1), TaskEnd::Cancelled);
+        assert_eq!(table.ended.dropped_count(), 1);
+        assert_eq!(table.dropped_pending().count(), 0);
+        table.end(id(2), TaskEnd::Panicked);
+        assert_eq!(table.ended.panicked.len(), 1);
     }
 }

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::any::Any;
+#[path = "../conformance/util.rs"]
+mod util;
+pub use util::panic_message;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,17 +77,6 @@ impl Scheduler for RecordingScheduler {
     }
     fn now(&self) -> Instant {
         Instant::now()
-    }
-}
-
-/// The panic message of a caught panic.
-pub fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic>".to_string()
     }
 }
 

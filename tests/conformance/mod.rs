@@ -91,6 +91,10 @@ macro_rules! stamp_dispatcher {
             shutdown_drops_foreground_on_main,
             drop_on_a_worker_thread,
             long_task_does_not_delay_timers,
+            concurrent_blockers,
+            nested_block_keeps_the_lifecycle,
+            spawn_foreground_off_main_fails_at_the_call,
+            blocking_in_every_worker_does_not_hang,
         );
     };
 }
@@ -568,12 +572,13 @@ pub fn drop_on_a_worker_thread(make: Factory<'_>) {
 }
 
 /// Multi-threaded backends: dropped on a thread that is not the main thread, queued
-/// foreground runnables are leaked, never dropped (or run) on the wrong thread. Returns the
-/// count of foreground futures touched (dropped or run), for a backend to check again later.
+/// foreground tasks are cancelled (their awaiters see `None`) while their futures are leaked,
+/// never dropped (or run) on the wrong thread. Returns the count of foreground futures
+/// touched (dropped or run), for a backend to check again later.
 pub fn drop_off_main_thread_leaks_foreground_work(make: Factory<'_>) -> Arc<AtomicUsize> {
     let s = make();
     let touched = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<Task<()>> = (0..10)
+    let tasks: Vec<FallibleTask<()>> = (0..10)
         .map(|_| {
             let touched = touched.clone();
             let guard = util::OnDrop::new(move || {
@@ -584,13 +589,21 @@ pub fn drop_off_main_thread_leaks_foreground_work(make: Factory<'_>) -> Arc<Atom
                 let _guard = guard;
                 let _not_send = not_send;
             })
+            .fallible()
         })
         .collect();
     thread::spawn(move || drop(s))
         .join()
         .expect("drop panicked");
     assert_eq!(touched.load(Ordering::SeqCst), 0);
-    drop(tasks);
+    // The tasks are cancelled, so their awaiters see it instead of waiting forever.
+    for task in tasks {
+        assert_eq!(
+            wait(task),
+            None,
+            "an awaiter of dropped foreground work hangs"
+        );
+    }
     assert_eq!(touched.load(Ordering::SeqCst), 0);
     touched
 }
@@ -616,4 +629,129 @@ pub fn long_task_does_not_delay_timers(make: Factory<'_>) {
     cv.notify_all();
     assert!(result.is_ok());
     s.block(blocker);
+}
+
+/// Two, then eight, threads block on the scheduler at the same time, each on a future of its
+/// own; every one of them returns once its future is woken, in whatever order that happens.
+/// Rounds repeat so that a lost wakeup between blockers shows up.
+pub fn concurrent_blockers(make: Factory<'_>) {
+    let s = make();
+    let rounds = if cfg!(miri) { 2 } else { 20 };
+    for threads in [2, 8] {
+        for round in 0..rounds {
+            let gates: Vec<Gate> = (0..threads).map(|_| Gate::new()).collect();
+            let started = Counter::new();
+            let blockers: Vec<_> = gates
+                .iter()
+                .map(|gate| {
+                    let (s, gate, started) = (s.clone(), gate.clone(), started.clone());
+                    thread::spawn(move || {
+                        started.add(1);
+                        s.block_with_timeout(LIMIT, gate.wait()).is_ok()
+                    })
+                })
+                .collect();
+            wait(started.reached(threads));
+            // Open the gates one by one, last first, while the others stay parked.
+            for gate in gates.iter().rev() {
+                util::spin_for(Duration::from_micros(200));
+                gate.open();
+            }
+            for blocker in blockers {
+                assert!(
+                    blocker.join().unwrap(),
+                    "{threads} blockers, round {round}: a blocker missed its wakeup"
+                );
+            }
+        }
+    }
+}
+
+/// A task that blocks on a child it spawned sees the child finish, and the scheduler does
+/// not report the finished child as running afterwards.
+pub fn nested_block_keeps_the_lifecycle(make: Factory<'_>) {
+    let s = make();
+    let inner = s.clone();
+    let outer = s.spawn(async move {
+        let child = inner.spawn(async { 5 });
+        let id = child.id();
+        (inner.block(child), id)
+    });
+    let Ok((five, child)) = s.block_with_timeout(LIMIT, outer) else {
+        panic!("the nested block hung");
+    };
+    assert_eq!(five, 5);
+    assert_ne!(
+        s.is_task_running(child),
+        Some(true),
+        "a finished child is reported running"
+    );
+}
+
+/// `spawn_foreground` called off the main thread panics at the call, naming where it was
+/// called: from another OS thread, and from a background task wherever the scheduler says
+/// the task is not on its main thread.
+pub fn spawn_foreground_off_main_fails_at_the_call(make: Factory<'_>) {
+    let s = make();
+    let other = s.clone();
+    let (message, line) = thread::spawn(move || {
+        let line = line!() + 2;
+        let panic = catch_unwind(AssertUnwindSafe(|| {
+            other.spawn_foreground(async { 1 }).detach();
+        }))
+        .expect_err("spawn_foreground off the main thread must panic");
+        (util::panic_message(&*panic), line)
+    })
+    .join()
+    .unwrap();
+    assert!(message.contains("main thread"), "{message}");
+    assert!(
+        message.contains(&format!("conformance/mod.rs:{line}")),
+        "{message}"
+    );
+    let inner = s.clone();
+    let from_task = s.spawn(async move {
+        if inner.is_main_thread() {
+            return None; // this scheduler runs background tasks on its main thread
+        }
+        let spawned = catch_unwind(AssertUnwindSafe(|| {
+            inner.spawn_foreground(async {}).detach();
+        }));
+        Some(spawned.is_err())
+    });
+    if let Some(failed) = s.block_with_timeout(LIMIT, from_task).ok().flatten() {
+        assert!(failed, "spawn_foreground from a background task must panic");
+    }
+}
+
+/// Tasks that `block` on children of their own, as many at once as the scheduler has
+/// threads (and twice that), all finish: the blocked threads do not starve the children.
+pub fn blocking_in_every_worker_does_not_hang(make: Factory<'_>) {
+    let s = make();
+    for blockers in [s.num_cpus(), 2 * s.num_cpus()] {
+        let entered = Counter::new();
+        let tasks: Vec<Task<usize>> = (0..blockers)
+            .map(|i| {
+                let (inner, entered) = (s.clone(), entered.clone());
+                s.spawn(async move {
+                    let child = inner.spawn(async move { i });
+                    entered.add(1);
+                    // Every blocker waits until all of them block, so every thread that
+                    // runs one is blocked at the same time.
+                    let all_blocked = entered.reached(blockers.min(inner.num_cpus()));
+                    inner.block(async move {
+                        all_blocked.await;
+                        child.await
+                    })
+                })
+            })
+            .collect();
+        let sum = s.block_with_timeout(LIMIT, sum_of(tasks));
+        assert_eq!(
+            sum.ok(),
+            Some(blockers * (blockers - 1) / 2),
+            "{blockers} tasks blocking at once on {} threads hung",
+            s.num_cpus()
+        );
+    }
 }

@@ -166,3 +166,14 @@ pub fn spin_for(duration: Duration) {
         std::hint::spin_loop();
     }
 }
+
+/// The message of a caught panic (or a placeholder for a panic that carries none).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        (*message).to_string()
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "<a panic without a message>".to_string()
+    }
+}

@@ -5,7 +5,6 @@
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::mem;
 use std::sync::mpsc::SendError;
 use std::thread::ThreadId;
 
@@ -56,16 +55,13 @@ impl Foreground {
         drop(sender);
         match unsent {
             None => self.main_unparker.unpark(),
-            // The dispatcher is gone. Dropping cancels the task, but a `!Send` future may
-            // only be dropped on the main thread: elsewhere it is leaked.
-            Some(runnable) if current_thread_id() == self.main_thread => {
-                super::drop_guarded(runnable);
-            }
-            Some(runnable) => mem::forget(runnable),
+            // The dispatcher is gone: dropping cancels the task (off the main thread, its
+            // `!Send` future is leaked inside it, never dropped there).
+            Some(runnable) => drop(runnable),
         }
     }
 
-    /// Stops sending: later `send`s cancel (or leak) their runnable instead.
+    /// Stops sending: later `send`s cancel their task instead.
     pub(super) fn close(&self) {
         self.sender.lock().take();
     }

@@ -21,13 +21,16 @@
 //!   queued work to the others; elsewhere it only parks the calling thread.
 //! - **Timers** ([`timers`]): one timer thread hands fired runnables to the pool.
 //! - **Panics.** Tasks are spawned with async-task's `propagate_panic`, so a panic is caught
-//!   and handed to the `Task` awaiter; workers also catch around `run` and drop, so no panic
-//!   can end a worker.
+//!   and handed to the `Task` awaiter; workers also catch around `run`, so no panic can end
+//!   a worker. A destructor that panics while async-task drops a future aborts the process,
+//!   as in async-task itself (it drops futures under an abort-on-unwind guard): nothing can
+//!   catch that, so nothing pretends to.
 //! - **Shutdown** (`Drop`): stop and join the timer thread; take every queue and mark the
 //!   pool shut down; close the foreground channel; cancel the taken tasks (so a worker
-//!   blocked on one of them is released), dropping foreground ones only on the main thread
-//!   and leaking them elsewhere; then join the workers, except the calling thread if it is
-//!   one of them (it exits after its current task).
+//!   blocked on one of them is released, and every awaiter hears of it; off the main thread
+//!   a foreground task's future is leaked inside its cancelled task, never dropped there);
+//!   then join the workers, except the calling thread if it is one of them (it exits after
+//!   its current task).
 
 mod foreground;
 mod pool;
@@ -38,20 +41,18 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::mem;
-use core::panic::AssertUnwindSafe;
 use core::time::Duration;
 use std::io;
-use std::panic::catch_unwind;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use calloop::{LoopHandle, RegistrationToken};
 
 use self::foreground::{Foreground, ForegroundSource, MainQueue};
-use self::pool::{Deque, Pool, Worker};
+use self::pool::{Deque, Pool, Role, Worker};
 use self::timers::Timers;
-use crate::core::current_thread_id;
+use crate::core::{current_thread_id, thread_parker};
+use crate::sync::Mutex;
 use crate::{Runnable, Scheduler, TaskQueue, Unparker};
 
 /// How many foreground runnables one `park` on the main thread runs before it returns, so a
@@ -127,16 +128,22 @@ impl LinuxDispatcherConfig {
 /// [`block`](crate::Scheduler#method.block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
 /// main thread's own `calloop::EventLoop` dispatches after
 /// [`insert_into`](LinuxDispatcher::insert_into). Dropping the last `Arc` stops and joins
-/// the threads and cancels the tasks still queued. Queued foreground tasks are dropped only
-/// if that happens on the main thread; elsewhere they are leaked, never dropped on the wrong
-/// thread. (A task that holds the scheduler can make a worker drop the last reference, so a
-/// program that must not leak foreground work drains it with `block` before dropping.)
+/// the threads and cancels the tasks still queued, so their awaiters see the cancellation.
+/// Off the main thread, a cancelled foreground task's `!Send` future is leaked rather than
+/// dropped on the wrong thread. (A task that holds the scheduler can make a worker drop the
+/// last reference, so a program that must drop every foreground future drains them with
+/// `block` before dropping.)
 ///
 /// A task woken on a worker goes into that worker's LIFO slot and runs as soon as the
 /// current poll returns; no other worker takes it. So a task that blocks its worker thread
-/// (other than through `block`, which first hands the worker's queued work to the others)
-/// delays it, as in tokio: keep blocking work off the pool. And `block` inside a task holds
-/// its worker: with a single worker, blocking on another background task deadlocks.
+/// other than through `block` delays it, as in tokio: keep blocking work off the pool.
+/// `block` inside a task is safe, however many tasks do it at once and with a single
+/// worker too: as tokio's `block_in_place` does, the blocked thread hands its worker role
+/// (queues included) to a new thread, and exits once its task's poll is over.
+///
+/// Blocking on the main thread runs the other foreground tasks inside the blocker's stack
+/// (unlike gpui): a foreground task that holds a `RefCell` borrow across `block` makes a
+/// nested foreground task that borrows the same cell panic. Release borrows before blocking.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -154,17 +161,52 @@ pub struct LinuxDispatcher {
     shared: Arc<Shared>,
     timers: Arc<Timers>,
     main: MainQueue,
-    workers: Vec<JoinHandle<()>>,
     timer_thread: Option<JoinHandle<()>>,
 }
 
-/// What tasks, workers and the timer thread share: where runnables go.
+/// What tasks, workers and the timer thread share: where runnables go, and the pool's
+/// threads (a worker that blocks in a task hands its role to a new one).
 struct Shared {
     pool: Pool,
     foreground: Foreground,
+    /// Every pool thread started, still to be joined: workers, and threads that handed
+    /// their role on and finish their task.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    thread_name: String,
 }
 
 impl Shared {
+    /// Starts a thread that works as `role`; hands `role` back if the pool is shut down or
+    /// the thread cannot be started.
+    fn spawn_worker(self: &Arc<Self>, role: Role) -> Result<(), (Role, io::Error)> {
+        let mut threads = self.threads.lock();
+        // Checked under the lock `Drop` takes the threads with, after it shut the pool
+        // down: every thread started here is joined.
+        if self.pool.is_shut_down() {
+            return Err((role, io::Error::other("the dispatcher is shutting down")));
+        }
+        // Threads that have exited are joined at once.
+        threads.retain(|thread| !thread.is_finished());
+        let name = format!("{}-{}", self.thread_name, role.index());
+        let handed = Arc::new(Mutex::new(Some(role)));
+        let (shared, for_thread) = (self.clone(), handed.clone());
+        let spawned = thread::Builder::new().name(name).spawn(move || {
+            let role = for_thread
+                .lock()
+                .take()
+                .expect("a role is handed over once");
+            Worker::enter(&shared.pool, role).run();
+        });
+        match spawned {
+            Ok(handle) => {
+                threads.push(handle);
+                Ok(())
+            }
+            // The closure, and its clone of `handed`, are gone: the role is still here.
+            Err(error) => Err((handed.lock().take().expect("never started"), error)),
+        }
+    }
+
     /// Hands fired timers to their queues.
     fn push_fired(&self, fired: &mut Vec<Runnable>) {
         let (foreground, background): (Vec<Runnable>, Vec<Runnable>) = fired
@@ -183,19 +225,6 @@ impl TaskQueue for Shared {
             self.pool.push(runnable, yielded);
         }
     }
-}
-
-std::thread_local! {
-    /// The parker `park` uses on this thread, and its unparker as handed out by `unparker`.
-    static PARKER: (parking::Parker, Unparker) = {
-        let (parker, unparker) = parking::pair();
-        (parker, Unparker::from(unparker))
-    };
-}
-
-/// Drops a runnable (cancelling its task); a panicking destructor does not unwind further.
-fn drop_guarded(runnable: Runnable) {
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(runnable)));
 }
 
 impl Default for LinuxDispatcher {
@@ -262,27 +291,28 @@ impl LinuxDispatcher {
         let parkers: Vec<(parking::Parker, parking::Unparker)> =
             (0..count).map(|_| parking::pair()).collect();
         let (timer_parker, timer_unparker) = parking::pair();
-        let main_unparker = PARKER.with(|(_, unparker)| unparker.clone());
+        let main_unparker = thread_parker::unparker();
         let (foreground, main) = Foreground::new(main_unparker);
         let deques: Vec<Deque> = (0..count).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
             pool: Pool::new(&deques, parkers.iter().map(|(_, u)| u.clone()).collect()),
             foreground,
+            threads: Mutex::new(Vec::with_capacity(count)),
+            thread_name: config.thread_name.clone(),
         });
         let mut dispatcher = Self {
             shared,
             timers: Arc::new(Timers::new(timer_unparker)),
             main,
-            workers: Vec::with_capacity(count),
             timer_thread: None,
         };
         // On an error below, dropping `dispatcher` stops the threads started so far.
         for (index, ((parker, _), deque)) in parkers.into_iter().zip(deques).enumerate() {
-            let shared = dispatcher.shared.clone();
-            let handle = thread::Builder::new()
-                .name(format!("{}-{index}", config.thread_name))
-                .spawn(move || Worker::enter(&shared.pool, index, deque, &parker).run())?;
-            dispatcher.workers.push(handle);
+            let role = Role::new(&dispatcher.shared.pool, index, deque, parker);
+            dispatcher
+                .shared
+                .spawn_worker(role)
+                .map_err(|(_, error)| error)?;
         }
         let (shared, timers) = (dispatcher.shared.clone(), dispatcher.timers.clone());
         let handle = thread::Builder::new()
@@ -389,25 +419,26 @@ impl Scheduler for LinuxDispatcher {
 
     /// Parks the calling thread. On the main thread it first runs the foreground tasks that
     /// are waiting (up to a budget) and returns `true` at once if it ran any; schedule of
-    /// foreground work unparks it. On a worker it first hands the worker's queued tasks to
-    /// the other workers, so they do not wait for this thread.
+    /// foreground work unparks it. On a worker (a task called `block`) it first hands the
+    /// worker's role, queues included, to a new thread, so the pool keeps all its workers
+    /// while this thread waits.
     fn park(&self, timeout: Option<Duration>) -> bool {
         if self.is_main_thread() && self.main.run(MAIN_BUDGET) > 0 {
             return true;
         }
-        self.shared.pool.hand_off_local();
-        PARKER.with(|(parker, _)| match timeout {
-            None => {
-                parker.park();
-                true
+        if let Some(role) = self.shared.pool.take_role() {
+            if let Err((role, _)) = self.shared.spawn_worker(role) {
+                // Shutting down, or out of threads: this thread stays the worker; its queued
+                // tasks go where the other workers find them.
+                self.shared.pool.put_back(role);
             }
-            Some(timeout) => parker.park_timeout(timeout),
-        })
+        }
+        thread_parker::park(timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.
     fn unparker(&self) -> Unparker {
-        PARKER.with(|(_, unparker)| unparker.clone())
+        thread_parker::unparker()
     }
 
     fn is_main_thread(&self) -> bool {
@@ -442,20 +473,16 @@ impl Drop for LinuxDispatcher {
         dropped.extend(self.shared.pool.shut_down());
         self.shared.foreground.close();
         // 3. Cancel the tasks that never ran before joining, so a worker blocked on one of
-        // them sees the cancellation and returns. Foreground runnables may be dropped only on
-        // the main thread; elsewhere they are leaked (their awaiters, on the main thread,
-        // never resolve).
+        // them sees the cancellation and returns, and every awaiter hears of it. Off the main
+        // thread a foreground task's `!Send` future is leaked, not dropped (`ThreadBound`).
+        // A panicking destructor aborts the process here, as everywhere in async-task.
         dropped.extend(self.main.drain());
-        let on_main = self.is_main_thread();
-        for runnable in dropped {
-            if !runnable.metadata().foreground || on_main {
-                drop_guarded(runnable);
-            } else {
-                mem::forget(runnable);
-            }
-        }
-        // 4. Join the workers; a worker dropping the dispatcher exits after its current task.
-        for handle in self.workers.drain(..) {
+        drop(dropped);
+        // 4. Join the pool's threads; a worker dropping the dispatcher exits after its
+        // current task. No thread starts after this: `spawn_worker` checks the shutdown
+        // under the same lock.
+        let threads = core::mem::take(&mut *self.shared.threads.lock());
+        for handle in threads {
             if handle.thread().id() != here {
                 let _ = handle.join();
             }

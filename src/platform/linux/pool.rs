@@ -13,8 +13,14 @@
 //!   [`GLOBAL_EVERY`] picks it takes from the global queue first, moving the LIFO slot's task
 //!   to the deque where others can steal it, so the global queue is never starved.
 //! - **The LIFO slot is not stolen**, as in tokio: the task in it runs as soon as the current
-//!   poll ends. A worker about to block its thread (`Scheduler::park`, under `block`) first
-//!   hands its LIFO slot and deque to the global queue ([`Pool::hand_off_local`]).
+//!   poll ends.
+//! - **A worker that blocks hands its role on**, as tokio's `block_in_place` does. A task
+//!   that calls `block` parks its worker's thread, so `Scheduler::park` on a worker first
+//!   takes the worker's whole role (its index, LIFO slot, deque and parker: [`Role`], which
+//!   lives in a thread-local, not on the worker's stack, for this reason) and starts a new
+//!   thread that carries on as that worker. The blocked thread finishes the task's poll as
+//!   an ordinary thread and then exits. So the pool never runs short of workers, however
+//!   many tasks block at once, and a pool of one worker can block on its own tasks.
 //! - **Parking without lost wakeups.** Idle workers list themselves in `idle` under the
 //!   global lock, then look at every queue once more, then park on their own
 //!   `parking::Parker` (which keeps an unpark that comes before the park). A producer wakes
@@ -22,7 +28,12 @@
 //!   sees more work than it takes wakes the next one. Pushes to the global queue decide
 //!   under its lock. Pushes to a deque read two atomics instead: the `SeqCst` fences in
 //!   [`Pool::notify`] and [`Worker::park`] make sure that either the producer sees the
-//!   parking worker, or the parking worker's last look sees the work. Nobody spins.
+//!   parking worker, or the parking worker's last look sees the work; and the fence at the
+//!   end of `Worker::park`, where a woken worker publishes `waking - 1`, makes sure that a
+//!   producer that skipped its wakeup (`waking > 0`) has its work seen by that worker's
+//!   pass-on check. These fences are ours, not crossbeam-deque's internal ones, so the
+//!   argument does not lean on how crossbeam implements `is_empty` or `steal`. Nobody
+//!   spins.
 //! - **Shutdown** takes the global queue and every deque (through their stealers, and the
 //!   calling worker's own queues if `Drop` runs on a worker) and sets `shutdown` under the
 //!   global lock. Each worker drops what it still holds when it exits; pushes after the
@@ -55,19 +66,40 @@ const GLOBAL_BATCH: usize = 32;
 pub(super) type Deque = crossbeam_deque::Worker<Runnable>;
 
 std::thread_local! {
-    /// The calling worker's own queues; `None` on other threads.
-    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    /// The calling worker's role; `None` on other threads (and on a thread that handed its
+    /// role on).
+    static LOCAL: RefCell<Option<Role>> = const { RefCell::new(None) };
 }
 
-struct Local {
+/// Everything that makes a thread worker `index` of a pool: its queues and its parker.
+/// It can move to another thread (see the module notes).
+pub(super) struct Role {
     /// The address of the pool this thread works for.
     pool: usize,
+    index: usize,
     /// The task to run next: the last one woken on this worker.
     lifo: Option<Runnable>,
     deque: Deque,
+    /// What this worker parks on; producers unpark `Pool::unparkers[index]`.
+    parker: parking::Parker,
 }
 
-impl Local {
+impl Role {
+    /// The role of worker `index` of `pool`, owning `deque` and `parker`.
+    pub(super) fn new(pool: &Pool, index: usize, deque: Deque, parker: parking::Parker) -> Self {
+        Self {
+            pool: pool.address(),
+            index,
+            lifo: None,
+            deque,
+            parker,
+        }
+    }
+
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
     fn take_all(&mut self) -> Vec<Runnable> {
         let mut all: Vec<Runnable> = self.lifo.take().into_iter().collect();
         all.extend(core::iter::from_fn(|| self.deque.pop()));
@@ -76,7 +108,7 @@ impl Local {
 }
 
 /// Runs `f` on the calling thread's queues if it is a worker of the pool at `pool`.
-fn with_local<R>(pool: usize, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+fn with_local<R>(pool: usize, f: impl FnOnce(&mut Role) -> R) -> Option<R> {
     LOCAL
         .try_with(|local| match local.try_borrow_mut() {
             Ok(mut local) => match local.as_mut() {
@@ -110,11 +142,10 @@ struct Global {
     shutdown: bool,
 }
 
-/// A worker thread's loop state, kept on its stack.
+/// A worker thread's loop state, kept on its stack (its role is in `LOCAL`).
 pub(super) struct Worker<'a> {
     pool: &'a Pool,
     index: usize,
-    parker: &'a parking::Parker,
     picks: u32,
     lifo_streak: u32,
     /// Unparked by a producer (counted in `waking`) and not yet past its first pick.
@@ -179,7 +210,7 @@ impl Pool {
         let mut global = self.global.lock();
         if global.shutdown {
             drop(global);
-            runnables.into_iter().for_each(super::drop_guarded);
+            runnables.into_iter().for_each(drop);
             return;
         }
         global.queue.extend(runnables);
@@ -230,13 +261,35 @@ impl Pool {
         }
     }
 
-    /// Moves the calling worker's LIFO slot and deque to the global queue (it is about to
-    /// block its thread); does nothing on other threads.
-    pub(super) fn hand_off_local(&self) {
-        let work = with_local(self.address(), Local::take_all).unwrap_or_default();
+    /// Takes the calling worker's role, to hand it to another thread (this one is about to
+    /// block); `None` on other threads.
+    pub(super) fn take_role(&self) -> Option<Role> {
+        LOCAL
+            .try_with(|local| {
+                let mut local = local.try_borrow_mut().ok()?;
+                match local.as_ref() {
+                    Some(role) if role.pool == self.address() => local.take(),
+                    _ => None,
+                }
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Makes the calling thread worker of `role` again, after a hand-off could not happen.
+    /// It is about to block, so its queued tasks move to the global queue, where the other
+    /// workers find them.
+    pub(super) fn put_back(&self, mut role: Role) {
+        let work = role.take_all();
+        LOCAL.with(|local| *local.borrow_mut() = Some(role));
         if !work.is_empty() {
             self.push_global(work);
         }
+    }
+
+    /// Whether the pool is shut down.
+    pub(super) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
     }
 
     /// Stops the pool: takes the global queue and what can be stolen from the deques, and
@@ -250,7 +303,7 @@ impl Pool {
         };
         // On a worker (the dispatcher dropped from a task), its LIFO slot too.
         taken.extend(
-            with_local(self.address(), Local::take_all)
+            with_local(self.address(), Role::take_all)
                 .into_iter()
                 .flatten(),
         );
@@ -287,49 +340,44 @@ impl Pool {
 }
 
 impl<'a> Worker<'a> {
-    /// Registers the calling thread as worker `index` of `pool`, owning `deque`.
-    pub(super) fn enter(
-        pool: &'a Pool,
-        index: usize,
-        deque: Deque,
-        parker: &'a parking::Parker,
-    ) -> Self {
-        LOCAL.with(|local| {
-            *local.borrow_mut() = Some(Local {
-                pool: pool.address(),
-                lifo: None,
-                deque,
-            });
-        });
+    /// Makes the calling thread the worker of `role` in `pool`.
+    pub(super) fn enter(pool: &'a Pool, role: Role) -> Self {
+        let index = role.index;
+        LOCAL.with(|local| *local.borrow_mut() = Some(role));
         Self {
             pool,
             index,
-            parker,
             picks: 0,
             lifo_streak: 0,
             woken: false,
         }
     }
 
-    /// Runs work until the pool shuts down, then drops the work left on this worker.
+    /// Runs work until the pool shuts down, then drops the work left on this worker; or
+    /// until this thread hands its role on (it blocked in a task), then returns.
     pub(super) fn run(mut self) {
         while let Some(runnable) = self.next() {
             let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
         }
         let left = LOCAL.with(|local| local.borrow_mut().take().map(|mut l| l.take_all()));
         // Outside the borrow: dropping a task may wake others, which come back to `push`.
-        left.into_iter().flatten().for_each(super::drop_guarded);
+        drop(left);
+    }
+
+    /// Whether this thread still holds its worker's role.
+    fn holds_role(&self) -> bool {
+        with_local(self.pool.address(), |_| ()).is_some()
     }
 
     /// Runs `f` on this worker's own queues.
-    fn local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
+    fn local<R>(&self, f: impl FnOnce(&mut Role) -> R) -> R {
         with_local(self.pool.address(), f).expect("a worker's queues live as long as its loop")
     }
 
     /// The next runnable, parking while there is none; `None` once the pool shuts down.
     fn next(&mut self) -> Option<Runnable> {
         loop {
-            if self.pool.shutdown.load(Ordering::Acquire) {
+            if self.pool.shutdown.load(Ordering::Acquire) || !self.holds_role() {
                 return None;
             }
             self.picks = self.picks.wrapping_add(1);
@@ -455,7 +503,7 @@ impl<'a> Worker<'a> {
         // Pairs with the fence in `Pool::notify`: see the module notes.
         fence(Ordering::SeqCst);
         if !pool.has_work() {
-            self.parker.park();
+            self.local(|role| role.parker.park());
         }
         let mut global = pool.global.lock();
         match global.idle.iter().position(|&worker| worker == self.index) {
@@ -470,6 +518,13 @@ impl<'a> Worker<'a> {
             }
         }
         pool.publish(&global);
-        global.shutdown
+        let shutdown = global.shutdown;
+        drop(global);
+        // Pairs with the fence in `Pool::notify`, for the third pairing of the module notes:
+        // a producer that saw `waking > 0` skipped its wakeup, trusting this worker to pass
+        // it on; either it saw the `waking` just published, or the `has_work` this worker
+        // reads next (in `next`) sees what that producer pushed.
+        fence(Ordering::SeqCst);
+        shutdown
     }
 }

@@ -54,7 +54,7 @@ impl Timers {
         let mut state = self.state.lock();
         if state.shutdown {
             drop(state);
-            super::drop_guarded(runnable);
+            drop(runnable);
             return;
         }
         let Some(deadline) = Instant::now().checked_add(delay) else {

@@ -1,0 +1,45 @@
+//! The calling thread's parker: what `park` and `unparker` mean on every scheduler that
+//! blocks an OS thread. One per thread, as in tokio and `parking`, so threads blocking at
+//! once never take each other's wakeups; `parking` keeps an unpark that comes before the
+//! park, so none is lost either.
+
+use core::time::Duration;
+
+use super::Unparker;
+
+std::thread_local! {
+    static PARKER: (parking::Parker, parking::Unparker, Unparker) = {
+        let (parker, unparker) = parking::pair();
+        let waker = Unparker::from(unparker.clone());
+        (parker, unparker, waker)
+    };
+}
+
+/// Parks the calling thread until its unparker is used or `timeout` passes; `true` if it
+/// was unparked.
+pub(crate) fn park(timeout: Option<Duration>) -> bool {
+    PARKER.with(|(parker, _, _)| match timeout {
+        None => {
+            parker.park();
+            true
+        }
+        Some(timeout) => parker.park_timeout(timeout),
+    })
+}
+
+/// Parks the calling thread until its unparker is used or `deadline` passes.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+pub(crate) fn park_deadline(deadline: std::time::Instant) -> bool {
+    PARKER.with(|(parker, _, _)| parker.park_deadline(deadline))
+}
+
+/// The calling thread's unparker, as a `Waker`-backed [`Unparker`].
+pub(crate) fn unparker() -> Unparker {
+    PARKER.with(|(_, _, waker)| waker.clone())
+}
+
+/// The calling thread's unparker, as `parking`'s type (no allocation to wake it).
+#[allow(dead_code)] // used by the TestScheduler, when its feature is on
+pub(crate) fn raw_unparker() -> parking::Unparker {
+    PARKER.with(|(_, unparker, _)| unparker.clone())
+}

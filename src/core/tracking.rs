@@ -1,0 +1,233 @@
+//! How a scheduler that follows its tasks (the `TestScheduler`) numbers them and hears how
+//! they end, without ever running its own code, or anyone's, inside a task's destructor.
+//!
+//! A tracking scheduler owns a [`Tracker`] and hands it out through `Scheduler::tracker`.
+//! The spawn helpers number the task from it and wrap the future so that, when async-task
+//! drops the future (it completed, panicked or was cancelled), a guard records the end in
+//! the tracker's [`EndLog`]; a dropped or cancelled `Task` handle records a notice there too.
+//! Both are plain pushes into a lock of this module: async-task drops futures under an
+//! abort-on-panic guard, so nothing overridable, nothing that blocks, and no scheduler's
+//! `Drop` may run there. The scheduler drains the log whenever it takes its own lock.
+//!
+//! With `std` there is also a fast path for the common case: the end happens inside
+//! `Runnable::run`, called by the very scheduler that wants to hear of it. That scheduler
+//! runs the runnable through [`run_collecting`], and the end comes back through a
+//! thread-local slot instead of the log's lock. The slot names the log by address and the
+//! task by id; an end that matches neither takes the log. The address cannot be reused
+//! while the task's guard lives (it holds the log).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::panic::Location;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use super::TaskId;
+use super::metadata::IdCounter;
+use crate::sync::Mutex;
+
+/// How a task's future ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TaskEnd {
+    /// The future returned a value.
+    Completed,
+    /// The future was dropped before it finished.
+    Cancelled,
+    /// The future panicked (the panic itself goes on to the task's awaiter).
+    Panicked,
+}
+
+/// How a `Task` handle gave up on its task before it finished.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum GaveUp {
+    /// The `Task` was dropped (which cancels it).
+    Dropped,
+    /// `Task::cancel` was called.
+    Cancelled,
+}
+
+/// What the log records about a task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TaskEvent {
+    /// Its future ended.
+    Ended(TaskId, TaskEnd),
+    /// Its handle gave up on it; the future ends (as `Cancelled`) when the scheduler next
+    /// runs or drops its runnable.
+    GaveUp(TaskId, GaveUp),
+}
+
+/// Where the guards of a scheduler's tasks record their ends.
+#[derive(Default)]
+pub(crate) struct EndLog {
+    events: Mutex<Vec<TaskEvent>>,
+    /// Whether `events` may hold something: lets the scheduler skip the lock when not.
+    pending: AtomicBool,
+}
+
+impl EndLog {
+    pub(crate) fn push(&self, event: TaskEvent) {
+        self.events.lock().push(event);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Moves the recorded events, oldest first, to the end of `into`.
+    pub(crate) fn drain_into(&self, into: &mut Vec<TaskEvent>) {
+        if self.pending.swap(false, Ordering::Acquire) {
+            into.append(&mut self.events.lock());
+        }
+    }
+
+    #[cfg(feature = "std")]
+    fn address(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+}
+
+/// A tracking scheduler's numbering and end log; see the module docs. Only this crate can
+/// make one, so only this crate's schedulers track tasks.
+pub struct Tracker {
+    ids: IdCounter,
+    log: Arc<EndLog>,
+}
+
+impl Tracker {
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // only the TestScheduler
+    pub(crate) fn new() -> Self {
+        Self {
+            ids: IdCounter::new(),
+            log: Arc::new(EndLog::default()),
+        }
+    }
+
+    /// The id of the next task: 1, 2, 3, ... in spawn order.
+    pub(crate) fn next_id(&self) -> TaskId {
+        TaskId::from_raw(self.ids.next().get()).expect("a counted id is never zero")
+    }
+
+    pub(crate) fn log(&self) -> &Arc<EndLog> {
+        &self.log
+    }
+}
+
+impl core::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tracker").finish_non_exhaustive()
+    }
+}
+
+/// Where a blocked future (or task) last awaited a `Task` that was not ready.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Await {
+    pub(crate) at: &'static Location<'static>,
+    pub(crate) on: TaskId,
+}
+
+#[cfg(feature = "std")]
+mod slot {
+    use core::cell::Cell;
+
+    use super::{Await, EndLog, TaskEnd, TaskId};
+    use crate::Runnable;
+
+    /// What the thread is running for a tracking scheduler right now.
+    #[derive(Copy, Clone)]
+    struct Slot {
+        log: *const (),
+        /// The task being run (`None` while a blocked future is polled).
+        running: Option<TaskId>,
+        ended: Option<(TaskId, TaskEnd)>,
+        awaited: Option<Await>,
+    }
+
+    const EMPTY: Slot = Slot {
+        log: core::ptr::null(),
+        running: None,
+        ended: None,
+        awaited: None,
+    };
+
+    std::thread_local! {
+        static SLOT: Cell<Slot> = const { Cell::new(EMPTY) };
+    }
+
+    /// What happened while a runnable ran or a blocked future was polled.
+    #[derive(Copy, Clone, Default)]
+    pub(crate) struct Outcome {
+        /// How the task ended, if it ended during the run.
+        pub(crate) ended: Option<(TaskId, TaskEnd)>,
+        /// The last `Task` of the same scheduler it awaited without result.
+        pub(crate) awaited: Option<Await>,
+    }
+
+    /// Runs `f` with the slot set for `log` and `running`, and says what was collected.
+    /// Nested runs (a task blocking on another task) save and restore the slot, so each run
+    /// sees only its own task's end.
+    fn with_slot(log: &EndLog, running: Option<TaskId>, f: impl FnOnce()) -> Outcome {
+        let outer = SLOT.replace(Slot {
+            log: log.address(),
+            running,
+            ..EMPTY
+        });
+        // Restores the outer slot even if `f` unwinds.
+        struct Restore(Slot);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SLOT.set(self.0);
+            }
+        }
+        let restore = Restore(outer);
+        f();
+        let slot = SLOT.get();
+        drop(restore);
+        Outcome {
+            ended: slot.ended,
+            awaited: slot.awaited,
+        }
+    }
+
+    /// Runs `runnable` for the scheduler whose log is `log`.
+    pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Outcome {
+        let running = Some(runnable.metadata().id);
+        with_slot(log, running, || {
+            runnable.run();
+        })
+    }
+
+    /// Polls a blocked future for the scheduler whose log is `log`, noting what it awaits.
+    pub(crate) fn poll_collecting(log: &EndLog, poll: impl FnOnce()) -> Outcome {
+        with_slot(log, None, poll)
+    }
+
+    /// Hands `end` to the scheduler whose log is `log` if it is running task `id` on this
+    /// thread right now; `false` if the caller must record it in the log.
+    pub(crate) fn try_collect(log: &EndLog, id: TaskId, end: TaskEnd) -> bool {
+        SLOT.try_with(|slot| {
+            let mut current = slot.get();
+            let ours = current.log == log.address() && current.running == Some(id);
+            if ours && current.ended.is_none() {
+                current.ended = Some((id, end));
+                slot.set(current);
+                return true;
+            }
+            false
+        })
+        .unwrap_or(false)
+    }
+
+    /// Notes that the code running for the scheduler whose log is `log` awaited task `on`
+    /// at `at` and has to wait for it.
+    pub(crate) fn note_await(log: &EndLog, awaited: Await) {
+        let _ = SLOT.try_with(|slot| {
+            let mut current = slot.get();
+            if current.log == log.address() {
+                current.awaited = Some(awaited);
+                slot.set(current);
+            }
+        });
+    }
+}
+
+#[cfg(feature = "std")]
+#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
+pub(crate) use slot::Outcome;
+#[cfg(feature = "std")]
+pub(crate) use slot::{note_await, poll_collecting, run_collecting, try_collect};
