@@ -8,6 +8,7 @@
 //! from interrupt handlers through a lock-free flag that the main loop polls instead.
 
 #[cfg(not(feature = "std"))]
+#[allow(unused_imports)] // which modules use the guard type depends on the features
 pub(crate) use self::spin_lock::{Mutex, MutexGuard};
 #[cfg(feature = "std")]
 #[allow(unused_imports)] // which backends use the guard type depends on the features
@@ -63,6 +64,7 @@ mod spin_lock {
     }
 
     impl<T> Mutex<T> {
+        #[allow(dead_code)] // which modules make one with `new` depends on the features
         pub(crate) const fn new(value: T) -> Self {
             Self {
                 locked: AtomicBool::new(false),

@@ -333,7 +333,7 @@ fn seeds_and_iterations_come_from_the_environment() {
 #[test]
 fn the_stuck_report_names_tasks_cancelled_because_their_task_was_dropped() {
     let (_test, scheduler) = scheduler(TestSchedulerConfig::new().seed(2));
-    let done = conformance_gate();
+    let done = common::util::Gate::new();
     for _ in 0..3 {
         let opener = done.clone();
         // The classic mistake: `_task` drops (and so cancels) the task at the end of the loop.
@@ -479,14 +479,6 @@ fn work_left_when_the_body_returns_runs_and_its_panics_fail_the_seed() {
         failure.message
     );
 }
-
-fn conformance_gate() -> conformance_util::Gate {
-    conformance_util::Gate::new()
-}
-
-#[path = "conformance/util.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod conformance_util;
 
 #[test]
 fn a_livelock_fails_the_seed_when_the_step_budget_runs_out_naming_the_tasks() {

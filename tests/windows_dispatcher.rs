@@ -45,28 +45,116 @@ fn make_process_pool() -> Arc<dyn Scheduler> {
 }
 
 conformance::stamp_dispatcher!(make);
-conformance::stamp!(make_single_thread; timers_in_order);
+conformance::stamp!(make_single_thread; timers_in_order, ping_pong_does_not_starve_other_work);
+
+/// With a single pool thread, a task that blocks holds the only thread.
+mod single_thread {
+    use super::make_single_thread;
+
+    crate::conformance::stamp!(make_single_thread;
+        blocking_in_every_worker_does_not_hang,
+        nested_block_keeps_the_lifecycle,
+    );
+}
 
 // Main-thread behaviour shared with the other dispatchers (`drop_off_main_thread_...` below
 // adds the message loop).
 conformance::stamp!(make; nested_block_on_main_runs_foreground_work);
 
-// Reliability: 200,000 tasks from four threads, 2,000 random timers, shutdown with
-// everything in flight (10 dispatchers, 400 tasks each). Shutdown on the private pool only:
-// on the process-wide pool under Wine, the always-yielding tasks spread over ever more
-// threads, whose wakes keep upgrading the dispatcher's `Weak` for seconds after the test
-// drops its last `Arc`.
+// Reliability: 200,000 tasks from four threads, wake storms, 2,000 random timers, shutdown
+// with everything in flight (10 dispatchers, 400 tasks each).
 conformance::stamp!(make;
     many_tasks_from_four_threads_run_exactly_once(50_000),
+    wake_storm_while_running,
+    wake_storm_while_queued,
+    wake_storm_after_cancellation,
     random_timers_all_fire_none_early(2_000),
     shutdown_drops_every_future(10, 400, conformance::TimerAwait::Plain),
 );
 
-/// The whole suite again on the process-wide pool.
+/// The whole suite again on the process-wide pool, shutdown with everything in flight
+/// included (tasks wake into the dispatcher's shared state, not through its `Weak`).
 mod process_pool {
     use super::make_process_pool;
 
     crate::conformance::stamp_dispatcher!(make_process_pool);
+    crate::conformance::stamp!(make_process_pool;
+        shutdown_drops_every_future(10, 400, crate::conformance::TimerAwait::Plain),
+    );
+}
+
+/// A poke waiting to be taken, and the waker of whoever waits for it.
+type Poke = Mutex<(bool, Option<std::task::Waker>)>;
+
+/// The last reference to the dispatcher is dropped while other threads keep waking its
+/// tasks: the `Drop` (which blocks until callbacks finish) runs on the dropping thread,
+/// never inside a waker on one of those threads. Rounds repeat to catch the race.
+#[test]
+fn the_last_reference_is_dropped_by_its_owner_even_while_foreign_threads_wake_tasks() {
+    for _ in 0..20 {
+        let s = make();
+        let weak = Arc::downgrade(&s);
+        let stop = Arc::new(AtomicBool::new(false));
+        // Each task waits to be poked, again and again; each poker thread pokes its task.
+        let pokes: Vec<Arc<Poke>> = (0..8).map(|_| Arc::default()).collect();
+        for poke in &pokes {
+            let poke = poke.clone();
+            s.spawn(async move {
+                loop {
+                    std::future::poll_fn(|cx| {
+                        let mut poke = poke.lock().unwrap();
+                        if std::mem::take(&mut poke.0) {
+                            return std::task::Poll::Ready(());
+                        }
+                        poke.1 = Some(cx.waker().clone());
+                        std::task::Poll::Pending
+                    })
+                    .await;
+                }
+            })
+            .detach();
+        }
+        let wakers: Vec<_> = pokes
+            .into_iter()
+            .map(|poke| {
+                let stop = stop.clone();
+                thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let waker = {
+                            let mut poke = poke.lock().unwrap();
+                            poke.0 = true;
+                            poke.1.take()
+                        };
+                        if let Some(waker) = waker {
+                            waker.wake();
+                        }
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        drop(s);
+        assert!(
+            weak.upgrade().is_none(),
+            "a wake held the dispatcher alive: its Drop would run on a waking thread"
+        );
+        stop.store(true, Ordering::Relaxed);
+        for waker in wakers {
+            waker.join().unwrap();
+        }
+    }
+}
+
+/// Dropping the last reference inside a task, on a pool thread, shuts down cleanly, on the
+/// process-wide pool too.
+mod last_reference_in_a_task {
+    use super::{make, make_process_pool};
+
+    crate::conformance::stamp!(make; drop_on_a_worker_thread);
+    mod process_pool {
+        use super::make_process_pool;
+        crate::conformance::stamp!(make_process_pool; drop_on_a_worker_thread);
+    }
 }
 
 // ---- Helpers for the message-loop tests --------------------------------------------------
@@ -258,14 +346,18 @@ fn run_until_runs_the_loop_itself() {
         unsafe { PeekMessageW(&mut msg, std::ptr::null_mut(), WM_QUIT, WM_QUIT, PM_REMOVE) };
     assert_ne!(found, 0);
     assert_eq!(msg.wParam, 7);
-    // A future woken only from another thread.
-    let gate = Gate::new();
-    let opener = gate.clone();
+    // A future woken only from another thread, once `run_until` has polled it.
+    let (gate, polled) = (Gate::new(), conformance::Counter::new());
+    let (opener, seen) = (gate.clone(), polled.clone());
     let handle = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(5));
+        conformance::wait(seen.reached(1));
         opener.open();
     });
-    dispatcher.run_until(gate.wait());
+    let waiting = gate.wait();
+    dispatcher.run_until(async move {
+        polled.add(1);
+        waiting.await;
+    });
     handle.join().unwrap();
     let other = dispatcher.clone();
     let refused = thread::spawn(move || other.run_until(async {})).join();
@@ -319,9 +411,9 @@ fn drop_inside_the_window_procedure() {
     message_loop(false_after_empty_queue);
 }
 
-/// Dropped on a thread that is not the main thread, queued foreground runnables are leaked,
-/// never dropped (or run) on the wrong thread; the window is destroyed later, by the main
-/// thread's message loop.
+/// Dropped on a thread that is not the main thread, queued foreground tasks are cancelled
+/// (their awaiters see it) with their futures leaked, never dropped (or run) on the wrong
+/// thread; the window is destroyed later, by the main thread's message loop.
 #[test]
 fn drop_off_main_thread_leaks_foreground_work() {
     let touched = conformance::drop_off_main_thread_leaks_foreground_work(&make);

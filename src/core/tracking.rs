@@ -32,7 +32,9 @@ pub(crate) enum TaskEnd {
     Completed,
     /// The future was dropped before it finished.
     Cancelled,
-    /// The future panicked (the panic itself goes on to the task's awaiter).
+    /// The future panicked (the panic itself goes on to the task's awaiter; without `std`
+    /// a panic aborts, so this never happens).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Panicked,
 }
 
@@ -70,6 +72,7 @@ impl EndLog {
     }
 
     /// Moves the recorded events, oldest first, to the end of `into`.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn drain_into(&self, into: &mut Vec<TaskEvent>) {
         if self.pending.swap(false, Ordering::Acquire) {
             into.append(&mut self.events.lock());
@@ -116,6 +119,7 @@ impl core::fmt::Debug for Tracker {
 
 /// Where a blocked future (or task) last awaited a `Task` that was not ready.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // noted only with `std`
 pub(crate) struct Await {
     pub(crate) at: &'static Location<'static>,
     pub(crate) on: TaskId,

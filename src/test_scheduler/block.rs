@@ -1,12 +1,10 @@
-//! Blocking under virtual time: poll the blocked future, let the seed run other tasks
-//! between two polls, jump the clock to the next timer, and fail loudly (saying what every
-//! task is doing) instead of hanging when nothing can progress.
+//! Waiting under virtual time: run tasks until a flag is set, jump the clock to the next
+//! timer, and fail loudly (saying what every task is doing) instead of hanging when nothing
+//! can progress. `Scheduler::park` waits here; so does `block` (see `block_on`).
 
 use alloc::sync::Arc;
-use core::future::Future;
-use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
-use core::task::{Context, Poll, Waker};
+use core::task::Waker;
 use core::time::Duration;
 
 use super::TestScheduler;
@@ -22,14 +20,7 @@ pub(super) struct WakeFlag {
     thread: parking::Unparker,
     /// Reports uses of the waker off the blocking thread as non-determinism.
     #[cfg(feature = "std")]
-    watch: Option<Watch>,
-}
-
-#[cfg(feature = "std")]
-struct Watch {
-    reports: Arc<super::threads::ForeignWakes>,
-    home: std::thread::ThreadId,
-    home_name: alloc::string::String,
+    pub(super) watch: Option<super::block_on::Watch>,
 }
 
 impl WakeFlag {
@@ -41,28 +32,6 @@ impl WakeFlag {
             thread: crate::core::thread_parker::raw_unparker(),
             #[cfg(feature = "std")]
             watch: None,
-        }
-    }
-
-    /// A flag for the future blocked on the calling thread: a wake or a drop of its waker on
-    /// another OS thread is reported to `test`.
-    fn for_block(test: &TestScheduler) -> Self {
-        #[cfg(feature = "std")]
-        {
-            let here = std::thread::current();
-            Self {
-                watch: Some(Watch {
-                    reports: test.foreign.clone(),
-                    home: here.id(),
-                    home_name: alloc::string::String::from(here.name().unwrap_or("<unnamed>")),
-                }),
-                ..Self::new()
-            }
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            let _ = test;
-            Self::new()
         }
     }
 
@@ -84,22 +53,12 @@ impl WakeFlag {
     pub(super) fn is_set(&self) -> bool {
         self.woken.load(Ordering::Acquire)
     }
-
-    /// Checks a wake or drop of the waker (`what`) against the blocking thread.
-    #[cfg(feature = "std")]
-    fn on_use(&self, what: &str) {
-        if let Some(watch) = &self.watch {
-            watch.reports.check((watch.home, &watch.home_name), || {
-                alloc::format!("the waker of the future blocked in `block` was {what}")
-            });
-        }
-    }
 }
 
 /// The waker of a flag. With `std` a hand-written vtable, so that dropping a waker (not only
 /// waking it) can be checked against the blocking thread too.
 #[cfg(feature = "std")]
-fn waker(flag: Arc<WakeFlag>) -> Waker {
+pub(super) fn waker(flag: Arc<WakeFlag>) -> Waker {
     use core::task::{RawWaker, RawWakerVTable};
 
     static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
@@ -114,19 +73,19 @@ fn waker(flag: Arc<WakeFlag>) -> Waker {
     unsafe fn wake(data: *const ()) {
         // SAFETY: takes back the count this waker owned; it is not used again.
         let flag = unsafe { Arc::from_raw(data.cast::<WakeFlag>()) };
-        flag.on_use("woken");
+        flag.report_use("woken");
         flag.set();
     }
     unsafe fn wake_by_ref(data: *const ()) {
         // SAFETY: the waker owns a count for as long as this borrow of it lasts.
         let flag = unsafe { &*data.cast::<WakeFlag>() };
-        flag.on_use("woken");
+        flag.report_use("woken");
         flag.set();
     }
     unsafe fn drop(data: *const ()) {
         // SAFETY: takes back the count this waker owned; it is not used again.
         let flag = unsafe { Arc::from_raw(data.cast::<WakeFlag>()) };
-        flag.on_use("dropped");
+        flag.report_use("dropped");
     }
 
     let raw = RawWaker::new(Arc::into_raw(flag).cast(), &VTABLE);
@@ -136,7 +95,7 @@ fn waker(flag: Arc<WakeFlag>) -> Waker {
 }
 
 #[cfg(not(feature = "std"))]
-fn waker(flag: Arc<WakeFlag>) -> Waker {
+pub(super) fn waker(flag: Arc<WakeFlag>) -> Waker {
     Waker::from(flag)
 }
 
@@ -151,10 +110,10 @@ impl alloc::task::Wake for WakeFlag {
 }
 
 /// A tick budget: `None` is unlimited.
-type Budget = Option<usize>;
+pub(super) type Budget = Option<usize>;
 
 /// Takes one from the budget; `false` if it was spent already.
-fn spend(budget: &mut Budget) -> bool {
+pub(super) fn spend(budget: &mut Budget) -> bool {
     match budget {
         Some(0) => false,
         Some(left) => {
@@ -223,98 +182,6 @@ impl TestScheduler {
             let report = stuck_report(&state, blocked);
             drop(state);
             panic!("{report}");
-        }
-    }
-
-    /// `Scheduler::block_on` under virtual time. Between two polls of the future the seed
-    /// decides how many tasks run (each coin flip that comes up heads runs one), so a future
-    /// that wakes itself still lets the world move and races the tasks like any task; then
-    /// it waits for a wake with `run_until_woken`. A timeout gives a tick budget drawn from
-    /// `block_tick_range`, spent by every tick and by every poll after the first.
-    pub(super) fn block_on_virtual(
-        &self,
-        mut future: Pin<&mut dyn Future<Output = ()>>,
-        timeout: Option<Duration>,
-    ) -> bool {
-        let woken = Arc::new(WakeFlag::for_block(self));
-        let waker = waker(woken.clone());
-        let mut cx = Context::from_waker(&waker);
-        let (mut budget, deadline) = match timeout {
-            None => (None, None),
-            Some(timeout) => {
-                let mut state = self.lock();
-                let (start, end) = state.config.block_tick_range.clone().into_inner();
-                let budget = state.rng.in_range(start, end);
-                (Some(budget), Some(state.elapsed.saturating_add(timeout)))
-            }
-        };
-        let mut blocked = self.enter_block();
-        let mut first = true;
-        loop {
-            if !core::mem::take(&mut first) && !spend(&mut budget) {
-                return false;
-            }
-            if self
-                .poll_blocked(future.as_mut(), &mut cx, &mut blocked)
-                .is_ready()
-            {
-                return true;
-            }
-            if !self.let_tasks_run(&mut budget) {
-                return false;
-            }
-            if !self.run_until_woken(&woken, deadline, &mut budget, &blocked) {
-                return false;
-            }
-        }
-    }
-
-    /// Between two polls of a blocked future: with random order, run tasks while seeded coin
-    /// flips come up heads (zero or more); in FIFO order, run one. `false` if the budget ran
-    /// out.
-    fn let_tasks_run(&self, budget: &mut Budget) -> bool {
-        if !self.lock().config.randomize_order {
-            if *budget == Some(0) {
-                return false;
-            }
-            if self.tick() {
-                spend(budget);
-            }
-            return true;
-        }
-        while self.lock().rng.coin() {
-            if *budget == Some(0) {
-                return false;
-            }
-            if !self.tick() {
-                break;
-            }
-            spend(budget);
-        }
-        true
-    }
-
-    /// Polls the blocked future, noting for the stuck report which task it waits on.
-    fn poll_blocked(
-        &self,
-        future: Pin<&mut dyn Future<Output = ()>>,
-        cx: &mut Context<'_>,
-        blocked: &mut Blocked<'_>,
-    ) -> Poll<()> {
-        self.progress();
-        #[cfg(feature = "std")]
-        {
-            let mut poll = Poll::Pending;
-            let outcome = crate::core::poll_collecting(self.tracker.log(), || {
-                poll = future.poll(cx);
-            });
-            blocked.awaited = outcome.awaited;
-            poll
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            let _ = blocked;
-            future.poll(cx)
         }
     }
 }

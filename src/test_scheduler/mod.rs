@@ -3,11 +3,13 @@
 //! Every choice comes from one ChaCha8 stream seeded with a `u64` (see `rng.rs`), so a seed
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
-//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `block.rs` (blocking
-//! under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
+//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `block.rs` and `block_on.rs`
+//! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
 //! `runner.rs` and `watchdog.rs` (running a test body over seeds).
 
 mod block;
+#[cfg(feature = "std")]
+mod block_on;
 mod config;
 mod delay;
 mod report;
@@ -27,7 +29,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 
 pub use config::TestSchedulerConfig;
@@ -77,12 +79,15 @@ pub struct TestScheduler {
     /// The end of the task `run_next` ran last, not yet applied to the task table (0: none).
     /// Only `std` builds collect ends this way (32-bit embedded targets lack 64-bit atomics).
     #[cfg(feature = "std")]
-    pending_end: AtomicU64,
-    /// Steps started and blocked futures polled: what the runner's watchdog watches.
-    progress: AtomicU64,
+    pending_end: core::sync::atomic::AtomicU64,
+    /// Steps started and blocked futures polled: what the runner's watchdog watches (only a
+    /// change matters, so it may wrap).
+    progress: AtomicUsize,
     /// Threads parked for a real wake (with parking allowed): not stuck, only waiting.
+    #[cfg(feature = "std")]
     parked_for_real: AtomicUsize,
     /// How many `block`s are in progress (the outermost one may be the test body).
+    #[cfg(feature = "std")]
     block_depth: AtomicUsize,
     /// What `Scheduler::park` waits for without `std` (with `std`, each thread has its own).
     #[cfg(not(feature = "std"))]
@@ -186,9 +191,11 @@ impl TestScheduler {
             tracker: Tracker::new(),
             running_background: AtomicBool::new(false),
             #[cfg(feature = "std")]
-            pending_end: AtomicU64::new(0),
-            progress: AtomicU64::new(0),
+            pending_end: core::sync::atomic::AtomicU64::new(0),
+            progress: AtomicUsize::new(0),
+            #[cfg(feature = "std")]
             parked_for_real: AtomicUsize::new(0),
+            #[cfg(feature = "std")]
             block_depth: AtomicUsize::new(0),
             #[cfg(not(feature = "std"))]
             unparked: Arc::new(block::WakeFlag::new()),
@@ -626,6 +633,7 @@ impl TestScheduler {
     }
 
     /// A `block` begins: it describes itself for the stuck report until dropped.
+    #[cfg(feature = "std")]
     fn enter_block(&self) -> report::Blocked<'_> {
         let (in_runner, running) = {
             let state = self.lock();

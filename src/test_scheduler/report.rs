@@ -28,6 +28,7 @@ pub(super) struct Blocked<'a> {
 }
 
 impl<'a> Blocked<'a> {
+    #[cfg(feature = "std")]
     pub(super) fn enter(
         depth_counter: &'a AtomicUsize,
         in_runner: bool,

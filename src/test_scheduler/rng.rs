@@ -36,6 +36,7 @@ impl SeededRng {
     }
 
     /// A fair coin: `true` half the time.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // for `block`
     pub(crate) fn coin(&mut self) -> bool {
         self.next_u64() >> 63 == 1
     }

@@ -35,6 +35,7 @@ pub(super) struct State {
     /// The tasks run in the last stretch before the step budget ran out, for its report.
     pub(super) final_steps: Vec<TaskId>,
     /// Whether a runner drives this scheduler (its outermost `block` is the test body).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // the runners need `std`
     pub(super) in_runner: bool,
     /// Runnables of cancelled timers taken off the heap, to drop once the lock is released
     /// (dropping a task may wake its awaiter, which schedules).

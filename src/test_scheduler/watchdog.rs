@@ -78,7 +78,7 @@ impl Shared {
     fn run(&self, parker: &parking::Parker) {
         let check_every = (self.limit / 4).max(Duration::from_millis(1));
         // The last progress seen: which scheduler, its counter, and since when.
-        let mut last: Option<(*const TestScheduler, u64, Instant)> = None;
+        let mut last: Option<(*const TestScheduler, usize, Instant)> = None;
         loop {
             parker.park_timeout(check_every);
             if self.stop.load(Ordering::Acquire) {

@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "../conformance/util.rs"]
-mod util;
+pub mod util;
 pub use util::panic_message;
 
 use std::collections::VecDeque;

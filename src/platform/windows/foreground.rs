@@ -41,9 +41,9 @@ impl Shared {
         let mut main = self.main.lock();
         if main.shutdown {
             drop(main);
-            // Only a live dispatcher schedules, so this cannot happen. If it did, we may be
-            // on a thread where the `!Send` future must not be dropped: leak it.
-            mem::forget(runnable);
+            // A wake after shutdown (through the task queue): cancel the task. Off the main
+            // thread its `!Send` future is leaked inside it, never dropped here.
+            drop(runnable);
             return;
         }
         main.queue.push_back(runnable);

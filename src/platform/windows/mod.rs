@@ -7,9 +7,10 @@
 //! - **Ownership.** The dispatcher owns an `Arc<Shared>`. Every thread-pool callback owns a strong
 //!   reference of its own (a submitted callback gets `Arc::into_raw` as its context, a timer owns a
 //!   boxed [`TimerCtx`](timers::TimerCtx) holding one) and the window holds one in its
-//!   `GWLP_USERDATA`, released on `WM_NCDESTROY`. So no callback can outlive the state it touches,
-//!   and tasks reach the dispatcher only through a `Weak`: the user's last `Arc<dyn Scheduler>`
-//!   runs `Drop`, which shuts everything down.
+//!   `GWLP_USERDATA`, released on `WM_NCDESTROY`. So no callback can outlive the state it touches.
+//!   Tasks hold the shared state too, as their `TaskQueue` (an `Inbox`), never the dispatcher:
+//!   the user's last `Arc<dyn Scheduler>` runs `Drop`, which shuts everything down, and no wake
+//!   on any thread can run that `Drop`. After it, a wake cancels its task.
 //! - **Background work** ([`pool`]). Runnables wait in our own FIFO queue; each `schedule` pushes
 //!   one and submits one simple callback with `TrySubmitThreadpoolCallback` and a
 //!   `TP_CALLBACK_ENVIRON_V3` (normal callback priority; by default a private pool of
@@ -30,8 +31,10 @@
 //!   rounded up to 100 ns) for its deadline. A timer callback that fires early on our clock re-arms
 //!   itself; otherwise it hands every due runnable of the heap to the pool, in deadline order, and
 //!   closes its timer from the callback (`CloseThreadpoolTimer`). The heap, not the order in which
-//!   pool timers fire, decides the order; hand-over happens under the heap's lock. Fired runnables
-//!   run as ordinary pool callbacks, so a long task cannot delay a timer. A deadline past what
+//!   pool timers fire, decides the order; hand-over to the pool's queue happens under the heap's
+//!   lock, and the callbacks for it are submitted after the lock is released (a submission that
+//!   has to retry must not hold up every other timer). Fired runnables run as ordinary pool
+//!   callbacks, so a long task cannot delay a timer. A deadline past what
 //!   `Instant` can represent never fires: the runnable waits for shutdown, no timer is armed.
 //! - **Foreground work** ([`foreground`], [`window`]). A message-only window (`HWND_MESSAGE`)
 //!   created by, and so owned by, the main thread (the thread that called `new`).
@@ -50,19 +53,27 @@
 //!   `run_until`'s future) or 2 (destroy the window).
 //! - **Blocking on the main thread runs foreground tasks** (like the `LinuxDispatcher`): `park` on
 //!   the main thread first runs queued foreground runnables (one time slice) and returns if it ran
-//!   any; it does not dispatch other window messages (use `run_until` for that). Elsewhere `park`
-//!   only parks the calling thread (`parking`).
+//!   any; it does not dispatch other window messages (use `run_until` for that). Those foreground
+//!   tasks run inside the blocker's stack (unlike gpui): a foreground task that holds a `RefCell`
+//!   borrow across `block` makes a nested one that borrows it panic; release borrows first.
+//!   Elsewhere `park` only parks the calling thread (on its own parker).
+//! - **Blocking in a task** ([`pool`]). A task that calls `block` holds its pool thread, so
+//!   `park` on a pool thread first raises the private pool's thread limit by one for as long
+//!   as that task's poll lasts, and submits one more callback so the pool starts a thread for
+//!   the waiting work (on the process-wide pool the submission alone grows it). However many
+//!   tasks block at once, the work they wait for still runs.
 //! - **Panics** ([`unwind`]). Tasks are spawned with async-task's `propagate_panic`, so a task's
-//!   panic is caught and handed to its awaiter; we also catch around every `run` and drop. Every
+//!   panic is caught and handed to its awaiter; we also catch around every `run`. A destructor
+//!   that panics while async-task drops a future aborts, as in async-task itself. Every
 //!   `extern "system"` callback body runs under `catch_unwind` and aborts the process with a
 //!   message if anything still unwinds: unwinding into the thread pool or `user32` is UB.
 //! - **Shutdown** (`Drop`, [`shutdown`]): (1) mark the timers shut down, take the heap and every
 //!   armed pool timer; cancel each timer, wait for its callbacks (`WaitForThreadpoolTimerCallbacks`
 //!   with cancellation) and close it. (2) Mark the pool shut down and take its queue in one
 //!   critical section; callbacks still pending in the thread pool then find nothing to do. (3) Take
-//!   the foreground queue. Drop the background runnables (their tasks are cancelled, so a running
-//!   task blocked on one of them is released) and the foreground ones if we are on the main thread,
-//!   else leak them (a `!Send` future may not be dropped elsewhere). (4) Wait until no callback
+//!   the foreground queue. Drop them all: their tasks are cancelled, so a running task blocked on
+//!   one of them is released and every awaiter hears of it (off the main thread, a foreground
+//!   task's `!Send` future is leaked inside it, never dropped there). (4) Wait until no callback
 //!   runs a runnable of ours, except the calling thread's own when the last reference is dropped
 //!   inside a task. (5) Destroy the window on the main thread, or post it a destroy request from
 //!   elsewhere. (6) Close the private pool, if any.
@@ -92,9 +103,9 @@ use std::time::Instant;
 
 use windows_sys::Win32::System::Threading::{CloseThreadpool, PTP_POOL};
 
-use crate::core::current_thread_id;
+use crate::core::{current_thread_id, thread_parker};
 use crate::sync::Mutex;
-use crate::{Runnable, Scheduler, Unparker};
+use crate::{Runnable, Scheduler, TaskQueue, Unparker};
 
 use self::foreground::MainQueue;
 use self::pool::{CallbackEnv, Pool};
@@ -215,6 +226,8 @@ impl WindowsDispatcherConfig {
 /// ```
 pub struct WindowsDispatcher {
     shared: Arc<Shared>,
+    /// Handed to every task as its `TaskQueue`.
+    inbox: Arc<Inbox>,
     main_thread: ThreadId,
     /// The private pool (0 when the config asked for the process-wide pool).
     private_pool: PTP_POOL,
@@ -236,12 +249,19 @@ struct Shared {
     threads: usize,
 }
 
-std::thread_local! {
-    /// The parker `park` uses on this thread, and its unparker as handed out by `unparker`.
-    static PARKER: (parking::Parker, Unparker) = {
-        let (parker, unparker) = parking::pair();
-        (parker, Unparker::from(unparker))
-    };
+/// What tasks hold to wake into the dispatcher (see `Scheduler::task_queue`): the shared
+/// state itself, so a wake touches no reference count of the dispatcher and can never run
+/// its `Drop`. After shutdown, a wake cancels its task.
+struct Inbox(Arc<Shared>);
+
+impl TaskQueue for Inbox {
+    fn push(&self, runnable: Runnable, _yielded: bool) {
+        if runnable.metadata().foreground {
+            self.0.send_foreground(runnable);
+        } else {
+            self.0.push(runnable);
+        }
+    }
 }
 
 impl Default for WindowsDispatcher {
@@ -327,12 +347,13 @@ impl WindowsDispatcher {
             timers: Mutex::new(Timers::new()),
             main: Mutex::new(MainQueue::new()),
             hwnd,
-            main_unparker: PARKER.with(|(_, unparker)| unparker.clone()),
+            main_unparker: thread_parker::unparker(),
             time_slice: config.time_slice,
             threads,
         });
         window::attach(hwnd, shared.clone());
         Ok(Self {
+            inbox: Arc::new(Inbox(shared.clone())),
             shared,
             main_thread: current_thread_id(),
             private_pool,
@@ -433,23 +454,20 @@ impl Scheduler for WindowsDispatcher {
 
     /// Parks the calling thread. On the main thread it first runs the foreground tasks that
     /// are waiting (one time slice) and returns `true` at once if it ran any; scheduling
-    /// foreground work unparks it.
+    /// foreground work unparks it. On a pool thread (a task called `block`) the pool is
+    /// first lent one more thread for as long as the task blocks, so blocked tasks never
+    /// starve the work they wait for.
     fn park(&self, timeout: Option<Duration>) -> bool {
         if self.is_main_thread() && self.shared.run_main_slice() > 0 {
             return true;
         }
-        PARKER.with(|(parker, _)| match timeout {
-            None => {
-                parker.park();
-                true
-            }
-            Some(timeout) => parker.park_timeout(timeout),
-        })
+        self.shared.begin_blocking();
+        thread_parker::park(timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.
     fn unparker(&self) -> Unparker {
-        PARKER.with(|(_, unparker)| unparker.clone())
+        thread_parker::unparker()
     }
 
     fn is_main_thread(&self) -> bool {
@@ -464,6 +482,12 @@ impl Scheduler for WindowsDispatcher {
     /// process-wide pool.
     fn num_cpus(&self) -> usize {
         self.shared.threads
+    }
+
+    /// The dispatcher's shared state: a wake then touches no reference count of the
+    /// dispatcher, and never runs its `Drop`.
+    fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
+        Some(self.inbox.clone())
     }
 }
 

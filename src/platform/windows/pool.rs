@@ -21,7 +21,7 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::Shared;
-use super::unwind::{drop_guarded, no_unwind, run_guarded};
+use super::unwind::{no_unwind, run_guarded};
 use crate::Runnable;
 
 /// Our FIFO queue of background runnables and the callbacks counted against it.
@@ -31,6 +31,9 @@ pub(super) struct Pool {
     pending: usize,
     /// Callbacks running runnables of ours.
     pub(super) running: usize,
+    /// Callbacks whose task is blocked in `block`, each counted once: the private pool's
+    /// thread limit is raised by this many, so blocked threads never starve the queue.
+    blocked: usize,
     pub(super) shutdown: bool,
 }
 
@@ -40,6 +43,7 @@ impl Pool {
             queue: VecDeque::with_capacity(1024),
             pending: 0,
             running: 0,
+            blocked: 0,
             shutdown: false,
         }
     }
@@ -60,6 +64,9 @@ std::thread_local! {
     /// The `Shared` whose runnables this pool thread is running right now (null if none),
     /// so `Drop` does not wait for its own callback.
     pub(super) static RUNNING_FOR: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+    /// Whether the task this pool thread runs is blocked in `block` (and so counted in
+    /// `Pool::blocked`) until its poll returns.
+    static BLOCKING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The callback environment for [`max_threads`](super::WindowsDispatcherConfig::max_threads),
@@ -104,23 +111,77 @@ pub(super) fn callback_env(
 impl Shared {
     /// Queues a background runnable and submits a callback for it.
     pub(super) fn push(self: &Arc<Self>, runnable: Runnable) {
+        if self.enqueue(runnable) {
+            self.submit();
+        }
+    }
+
+    /// Queues a background runnable and counts the callback it needs, without submitting
+    /// it yet; `false` if the pool is shut down (the task is cancelled instead).
+    pub(super) fn enqueue(&self, runnable: Runnable) -> bool {
         let mut pool = self.pool.lock();
         if pool.shutdown {
-            // Only a live dispatcher schedules, so this cannot happen; if it did, the task
-            // is cancelled like every other one at shutdown.
+            // A wake after shutdown (through the task queue): the task is cancelled like
+            // every other one at shutdown.
             drop(pool);
-            drop_guarded(runnable);
-            return;
+            drop(runnable);
+            return false;
         }
         pool.queue.push_back(runnable);
+        pool.pending += 1;
+        true
+    }
+
+    /// The task running on this pool thread is about to block in `block`: raise the private
+    /// pool's thread limit by one for as long as it blocks, and submit one more callback so
+    /// the pool starts a thread for the work that waits (Windows, and Wine, start threads on
+    /// submission). On the process-wide pool the submission alone makes the system grow it.
+    /// Nothing on other threads, and once per blocked task.
+    pub(super) fn begin_blocking(self: &Arc<Self>) {
+        let ours = RUNNING_FOR.with(|running| ptr::eq(running.get(), Arc::as_ptr(self)));
+        if !ours || BLOCKING.with(|blocking| blocking.replace(true)) {
+            return;
+        }
+        let mut pool = self.pool.lock();
+        if pool.shutdown {
+            return;
+        }
+        pool.blocked += 1;
+        self.set_thread_limit(&pool);
         pool.pending += 1;
         drop(pool);
         self.submit();
     }
 
+    /// After a runnable ran on this pool thread: if its task blocked, take back the thread
+    /// it was lent.
+    fn end_blocking(&self) {
+        if !BLOCKING.with(|blocking| blocking.replace(false)) {
+            return;
+        }
+        let mut pool = self.pool.lock();
+        pool.blocked -= 1;
+        if !pool.shutdown {
+            self.set_thread_limit(&pool);
+        }
+    }
+
+    /// Sets the private pool's maximum to its threads plus the blocked ones. Called under
+    /// the pool lock, before shutdown, so the pool handle is open (`Drop` closes it only
+    /// after every callback but its own caller's has stopped running).
+    fn set_thread_limit(&self, pool: &Pool) {
+        if self.env.0.Pool == 0 {
+            return; // the process-wide pool: the system sizes it
+        }
+        let max = (self.threads + pool.blocked).min(u32::MAX as usize) as u32;
+        // SAFETY: the private pool is open (see above); raising or lowering the maximum of
+        // a pool whose minimum stays below it is always allowed.
+        unsafe { SetThreadpoolThreadMaximum(self.env.0.Pool, max) };
+    }
+
     /// Submits one callback, already counted in `pending`. See the implementation notes:
     /// on failure, an in-flight callback adopts the runnable, or we retry.
-    fn submit(self: &Arc<Self>) {
+    pub(super) fn submit(self: &Arc<Self>) {
         loop {
             let context = Arc::into_raw(self.clone());
             // SAFETY: `work_callback` has the simple-callback signature; `context` is a
@@ -164,6 +225,7 @@ impl Shared {
         let previous = RUNNING_FOR.with(|running| running.replace(self as *const Shared));
         loop {
             run_guarded(runnable);
+            self.end_blocking();
             let mut pool = self.pool.lock();
             if !pool.shutdown && pool.queue.len() > pool.pending {
                 if let Some(next) = pool.queue.pop_front() {

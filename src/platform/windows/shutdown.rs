@@ -1,7 +1,7 @@
 //! Shutdown, when the user's last reference to the dispatcher is dropped: stop the pool
-//! timers, take every queued runnable and cancel it (or leak foreground ones off the main
-//! thread), wait for the callbacks still running ours, then release the window and the
-//! private pool. The steps and their order are the ones in the implementation notes.
+//! timers, take every queued runnable and cancel it (off the main thread, a foreground
+//! task's future is leaked inside its cancelled task), wait for the callbacks still running
+//! ours, then release the window and the private pool. The steps and their order are the ones in the implementation notes.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -18,7 +18,6 @@ use windows_sys::Win32::UI::WindowsAndMessaging::{DestroyWindow, PostMessageW};
 use super::WindowsDispatcher;
 use super::pool::{Pool, RUNNING_FOR};
 use super::timers::ArmedTimer;
-use super::unwind::drop_guarded;
 use super::window::{MSG_CLOSE, window_message};
 use crate::Runnable;
 use crate::core::current_thread_id;
@@ -55,27 +54,16 @@ impl Drop for WindowsDispatcher {
             pool.shutdown = true;
             dropped.extend(pool.queue.drain(..));
         }
-        // 3. Cancel what never ran. Nothing can queue more: tasks reach the dispatcher
-        // through a `Weak`, which no longer upgrades.
-        let mut foreground = {
+        // 3. Cancel what never ran, so every awaiter hears of it (off the main thread a
+        // foreground task's `!Send` future is leaked inside it, never dropped here). From
+        // now on a wake through the task queue finds the shutdown and cancels its task.
+        let foreground = {
             let mut main = shared.main.lock();
             main.shutdown = true;
             mem::take(&mut main.queue)
         };
-        for runnable in dropped {
-            if runnable.metadata().foreground {
-                foreground.push_back(runnable);
-            } else {
-                drop_guarded(runnable);
-            }
-        }
-        if on_main {
-            foreground.into_iter().for_each(drop_guarded);
-        } else {
-            // Leak them: a `!Send` future may only be dropped on its own thread, and we are
-            // not on the main thread. Their awaiters (on the main thread) never resolve.
-            foreground.into_iter().for_each(mem::forget);
-        }
+        drop(dropped);
+        drop(foreground);
         // 4. Wait for callbacks running our runnables, except our own caller's.
         let own = RUNNING_FOR.with(|running| ptr::eq(running.get(), Arc::as_ptr(shared)));
         let mut pool: MutexGuard<'_, Pool> = shared.pool.lock();

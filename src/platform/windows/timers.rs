@@ -116,15 +116,20 @@ impl Shared {
         unsafe { SetThreadpoolTimer(timer, &due, 0, 0) };
     }
 
-    /// Hands fired timers over: foreground ones to the main thread, the rest to the pool.
-    fn push_fired(self: &Arc<Self>, fired: Vec<Runnable>) {
+    /// Hands fired timers over, in order: foreground ones to the main thread, the rest to
+    /// the pool's queue. Returns how many pool callbacks are still to be submitted, which
+    /// the caller does once it has released the timers lock (a submission may have to wait
+    /// and retry, see `pool`, and must not hold up every other timer meanwhile).
+    fn push_fired(&self, fired: Vec<Runnable>) -> usize {
+        let mut to_submit = 0;
         for runnable in fired {
             if runnable.metadata().foreground {
                 self.send_foreground(runnable);
-            } else {
-                self.push(runnable);
+            } else if self.enqueue(runnable) {
+                to_submit += 1;
             }
         }
+        to_submit
     }
 
     /// A pool timer fired: hand over every due runnable, or re-arm if it fired early.
@@ -147,8 +152,12 @@ impl Shared {
             fired.push(runnable);
         }
         // Still under the lock: hand-over order is deadline order across callbacks.
-        self.push_fired(fired);
+        let to_submit = self.push_fired(fired);
         timers.armed.remove(&ctx.id);
+        drop(timers);
+        for _ in 0..to_submit {
+            self.submit();
+        }
         true
     }
 }

@@ -1,7 +1,9 @@
-//! Keeping panics out of Windows: runnables are run and dropped under `catch_unwind`, and
-//! the body of every `extern "system"` callback (pool work, pool timers, the window
-//! procedure) aborts the process if anything still unwinds, because unwinding into the
-//! thread pool or `user32` is undefined behaviour.
+//! Keeping panics out of Windows: runnables are run under `catch_unwind`, and the body of
+//! every `extern "system"` callback (pool work, pool timers, the window procedure) aborts
+//! the process if anything still unwinds, because unwinding into the thread pool or
+//! `user32` is undefined behaviour. Dropping a runnable needs no guard: async-task drops
+//! futures under its own abort-on-unwind guard, so a panicking destructor aborts there (as
+//! in async-task everywhere) and never unwinds to us.
 
 use core::panic::AssertUnwindSafe;
 use std::panic::catch_unwind;
@@ -12,11 +14,6 @@ use crate::Runnable;
 /// into our callbacks.
 pub(super) fn run_guarded(runnable: Runnable) {
     let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
-}
-
-/// Drops a runnable (cancelling its task); a panicking destructor does not unwind further.
-pub(super) fn drop_guarded(runnable: Runnable) {
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(runnable)));
 }
 
 /// Runs the body of an `extern "system"` callback: nothing may unwind into Windows.

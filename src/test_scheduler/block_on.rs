@@ -1,0 +1,130 @@
+//! `Scheduler::block_on` under virtual time (with `std`): poll the blocked future, let the
+//! seed run other tasks between two polls, then wait for a wake (`block.rs`). The blocked
+//! future's waker reports being woken or dropped on another OS thread.
+
+use alloc::sync::Arc;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use super::TestScheduler;
+use super::block::{Budget, WakeFlag, spend, waker};
+use super::report::Blocked;
+
+/// Which thread the blocked future belongs to, and where to report uses of its waker.
+pub(super) struct Watch {
+    reports: Arc<super::threads::ForeignWakes>,
+    home: std::thread::ThreadId,
+    home_name: alloc::string::String,
+}
+
+impl WakeFlag {
+    /// A flag for the future blocked on the calling thread: a wake or a drop of its waker on
+    /// another OS thread is reported to `test`.
+    pub(super) fn for_block(test: &TestScheduler) -> Self {
+        let here = std::thread::current();
+        let mut flag = Self::new();
+        flag.watch = Some(Watch {
+            reports: test.foreign.clone(),
+            home: here.id(),
+            home_name: alloc::string::String::from(here.name().unwrap_or("<unnamed>")),
+        });
+        flag
+    }
+
+    /// Checks a wake or drop of the waker (`what`) against the blocking thread.
+    pub(super) fn report_use(&self, what: &str) {
+        if let Some(watch) = &self.watch {
+            watch.reports.check((watch.home, &watch.home_name), || {
+                alloc::format!("the waker of the future blocked in `block` was {what}")
+            });
+        }
+    }
+}
+
+impl TestScheduler {
+    /// `Scheduler::block_on` under virtual time. Between two polls of the future the seed
+    /// decides how many tasks run (each coin flip that comes up heads runs one), so a future
+    /// that wakes itself still lets the world move and races the tasks like any task; then
+    /// it waits for a wake with `run_until_woken`. A timeout gives a tick budget drawn from
+    /// `block_tick_range`, spent by every tick and by every poll after the first.
+    pub(super) fn block_on_virtual(
+        &self,
+        mut future: Pin<&mut dyn Future<Output = ()>>,
+        timeout: Option<Duration>,
+    ) -> bool {
+        let woken = Arc::new(WakeFlag::for_block(self));
+        let waker = waker(woken.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (mut budget, deadline) = match timeout {
+            None => (None, None),
+            Some(timeout) => {
+                let mut state = self.lock();
+                let (start, end) = state.config.block_tick_range.clone().into_inner();
+                let budget = state.rng.in_range(start, end);
+                (Some(budget), Some(state.elapsed.saturating_add(timeout)))
+            }
+        };
+        let mut blocked = self.enter_block();
+        let mut first = true;
+        loop {
+            if !core::mem::take(&mut first) && !spend(&mut budget) {
+                return false;
+            }
+            if self
+                .poll_blocked(future.as_mut(), &mut cx, &mut blocked)
+                .is_ready()
+            {
+                return true;
+            }
+            if !self.let_tasks_run(&mut budget) {
+                return false;
+            }
+            if !self.run_until_woken(&woken, deadline, &mut budget, &blocked) {
+                return false;
+            }
+        }
+    }
+
+    /// Between two polls of a blocked future: with random order, run tasks while seeded coin
+    /// flips come up heads (zero or more); in FIFO order, run one. `false` if the budget ran
+    /// out.
+    fn let_tasks_run(&self, budget: &mut Budget) -> bool {
+        if !self.lock().config.randomize_order {
+            if *budget == Some(0) {
+                return false;
+            }
+            if self.tick() {
+                spend(budget);
+            }
+            return true;
+        }
+        while self.lock().rng.coin() {
+            if *budget == Some(0) {
+                return false;
+            }
+            if !self.tick() {
+                break;
+            }
+            spend(budget);
+        }
+        true
+    }
+
+    /// Polls the blocked future, noting for the stuck report which task it waits on.
+    fn poll_blocked(
+        &self,
+        future: Pin<&mut dyn Future<Output = ()>>,
+        cx: &mut Context<'_>,
+        blocked: &mut Blocked<'_>,
+    ) -> Poll<()> {
+        self.progress();
+        let mut poll = Poll::Pending;
+        let outcome = crate::core::poll_collecting(self.tracker.log(), || {
+            poll = future.poll(cx);
+        });
+        blocked.awaited = outcome.awaited;
+        poll
+    }
+}
