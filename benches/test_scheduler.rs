@@ -53,8 +53,9 @@ struct Test {
 
 impl Test {
     fn new() -> Self {
+        // One scheduler runs every iteration: millions of steps, so no step budget.
         let test = Arc::new(TestScheduler::with_config(
-            TestSchedulerConfig::new().seed(1),
+            TestSchedulerConfig::new().seed(1).max_steps(u64::MAX),
         ));
         Self {
             scheduler: test.clone(),

@@ -266,10 +266,26 @@ macro_rules! shared_executor_methods {
             /// can. Elsewhere: nothing.
             ///
             /// ```
-            /// # use std::sync::Arc;
+            /// # use std::sync::{Arc, Mutex};
             /// # use unified_scheduler::*;
-            #[doc = concat!("let executor = ", stringify!($executor), "::new(Arc::new(QueueScheduler::new()));")]
-            /// executor.deprioritize(TaskLabel::new()); // a no-op in production
+            /// let order = Arc::new(Mutex::new(Vec::new()));
+            /// let test = Arc::new(TestScheduler::new());
+            #[doc = concat!("let executor = ", stringify!($executor), "::new(test.clone());")]
+            /// let slow = TaskLabel::new();
+            /// executor.deprioritize(slow);
+            /// for (label, name) in [(Some(slow), "slow"), (None, "fast")] {
+            ///     let order = order.clone();
+            ///     let work = async move { order.lock().unwrap().push(name) };
+            ///     match label {
+            ///         Some(label) => executor.scheduler().spawn_labeled(label, work).detach(),
+            ///         None => executor.scheduler().spawn(work).detach(),
+            ///     }
+            /// }
+            /// test.run_until_parked();
+            /// assert_eq!(*order.lock().unwrap(), ["fast", "slow"]);
+            ///
+            #[doc = concat!("let production = ", stringify!($executor), "::new(Arc::new(QueueScheduler::new()));")]
+            /// production.deprioritize(TaskLabel::new()); // a no-op in production
             /// ```
             pub fn deprioritize(&self, label: TaskLabel) {
                 if let Some(test) = self.test_scheduler() {

@@ -40,7 +40,6 @@ mod single_worker {
 // dispatcher off the main thread.
 conformance::stamp!(make;
     nested_block_on_main_runs_foreground_work,
-    #[cfg_attr(miri, ignore = "leaks foreground runnables on purpose, which miri reports")]
     drop_off_main_thread_leaks_foreground_work,
 );
 

@@ -33,4 +33,4 @@ pub(crate) use thread_bound::current_thread_id;
 pub(crate) use tracking::{Await, EndLog, GaveUp, TaskEnd, TaskEvent, Tracker};
 #[cfg(feature = "std")]
 #[allow(unused_imports)] // used by the TestScheduler, when its feature is on
-pub(crate) use tracking::{Outcome, poll_collecting, run_collecting};
+pub(crate) use tracking::{poll_collecting, run_collecting};

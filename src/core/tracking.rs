@@ -11,7 +11,7 @@
 //!
 //! With `std` there is also a fast path for the common case: the end happens inside
 //! `Runnable::run`, called by the very scheduler that wants to hear of it. That scheduler
-//! runs the runnable through [`run_collecting`], and the end comes back through a
+//! runs the runnable through `run_collecting`, and the end comes back through a
 //! thread-local slot instead of the log's lock. The slot names the log by address and the
 //! task by id; an end that matches neither takes the log. The address cannot be reused
 //! while the task's guard lives (it holds the log).
@@ -69,6 +69,13 @@ impl EndLog {
     pub(crate) fn push(&self, event: TaskEvent) {
         self.events.lock().push(event);
         self.pending.store(true, Ordering::Release);
+    }
+
+    /// Whether something may have been recorded since the last drain.
+    #[inline]
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
+    pub(crate) fn has_events(&self) -> bool {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Moves the recorded events, oldest first, to the end of `into`.
@@ -132,73 +139,70 @@ mod slot {
     use super::{Await, EndLog, TaskEnd, TaskId};
     use crate::Runnable;
 
-    /// What the thread is running for a tracking scheduler right now.
+    /// The task the thread is running for a tracking scheduler right now, and its end.
     #[derive(Copy, Clone)]
     struct Slot {
         log: *const (),
-        /// The task being run (`None` while a blocked future is polled).
         running: Option<TaskId>,
         ended: Option<(TaskId, TaskEnd)>,
+    }
+
+    /// The blocked future the thread is polling for a tracking scheduler right now, and the
+    /// last `Task` of that scheduler it awaited without result. Apart from `Slot`, so that
+    /// running a task (the hot path) copies no more than it needs.
+    #[derive(Copy, Clone)]
+    struct Polling {
+        log: *const (),
         awaited: Option<Await>,
     }
 
-    const EMPTY: Slot = Slot {
-        log: core::ptr::null(),
-        running: None,
-        ended: None,
-        awaited: None,
-    };
-
     std::thread_local! {
-        static SLOT: Cell<Slot> = const { Cell::new(EMPTY) };
+        static SLOT: Cell<Slot> = const {
+            Cell::new(Slot { log: core::ptr::null(), running: None, ended: None })
+        };
+        static POLLING: Cell<Polling> = const {
+            Cell::new(Polling { log: core::ptr::null(), awaited: None })
+        };
     }
 
-    /// What happened while a runnable ran or a blocked future was polled.
-    #[derive(Copy, Clone, Default)]
-    pub(crate) struct Outcome {
-        /// How the task ended, if it ended during the run.
-        pub(crate) ended: Option<(TaskId, TaskEnd)>,
-        /// The last `Task` of the same scheduler it awaited without result.
-        pub(crate) awaited: Option<Await>,
+    /// Puts back what a `Cell` held when dropped, even on unwinding: nested runs (a task
+    /// blocking on another task) save and restore, so each run sees only its own.
+    struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
+
+    impl<T: Copy + 'static> Drop for Restore<T> {
+        fn drop(&mut self) {
+            self.0.set(self.1);
+        }
     }
 
-    /// Runs `f` with the slot set for `log` and `running`, and says what was collected.
-    /// Nested runs (a task blocking on another task) save and restore the slot, so each run
-    /// sees only its own task's end.
-    fn with_slot(log: &EndLog, running: Option<TaskId>, f: impl FnOnce()) -> Outcome {
+    /// Runs `runnable` for the scheduler whose log is `log`; how its task ended, if it ended
+    /// during this run.
+    pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Option<(TaskId, TaskEnd)> {
+        let running = Some(runnable.metadata().id);
         let outer = SLOT.replace(Slot {
             log: log.address(),
             running,
-            ..EMPTY
+            ended: None,
         });
-        // Restores the outer slot even if `f` unwinds.
-        struct Restore(Slot);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                SLOT.set(self.0);
-            }
-        }
-        let restore = Restore(outer);
-        f();
-        let slot = SLOT.get();
+        let restore = Restore(&SLOT, outer);
+        runnable.run();
+        let ended = SLOT.get().ended;
         drop(restore);
-        Outcome {
-            ended: slot.ended,
-            awaited: slot.awaited,
-        }
+        ended
     }
 
-    /// Runs `runnable` for the scheduler whose log is `log`.
-    pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Outcome {
-        let running = Some(runnable.metadata().id);
-        with_slot(log, running, || {
-            runnable.run();
-        })
-    }
-
-    /// Polls a blocked future for the scheduler whose log is `log`, noting what it awaits.
-    pub(crate) fn poll_collecting(log: &EndLog, poll: impl FnOnce()) -> Outcome {
-        with_slot(log, None, poll)
+    /// Runs `poll` (a poll of a blocked future) for the scheduler whose log is `log`; the
+    /// last `Task` of that scheduler it awaited without result, if any.
+    pub(crate) fn poll_collecting(log: &EndLog, poll: impl FnOnce()) -> Option<Await> {
+        let outer = POLLING.replace(Polling {
+            log: log.address(),
+            awaited: None,
+        });
+        let restore = Restore(&POLLING, outer);
+        poll();
+        let awaited = POLLING.get().awaited;
+        drop(restore);
+        awaited
     }
 
     /// Hands `end` to the scheduler whose log is `log` if it is running task `id` on this
@@ -217,21 +221,18 @@ mod slot {
         .unwrap_or(false)
     }
 
-    /// Notes that the code running for the scheduler whose log is `log` awaited task `on`
-    /// at `at` and has to wait for it.
+    /// Notes that the blocked future polled for the scheduler whose log is `log` awaited a
+    /// task and has to wait for it.
     pub(crate) fn note_await(log: &EndLog, awaited: Await) {
-        let _ = SLOT.try_with(|slot| {
-            let mut current = slot.get();
+        let _ = POLLING.try_with(|polling| {
+            let mut current = polling.get();
             if current.log == log.address() {
                 current.awaited = Some(awaited);
-                slot.set(current);
+                polling.set(current);
             }
         });
     }
 }
 
-#[cfg(feature = "std")]
-#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
-pub(crate) use slot::Outcome;
 #[cfg(feature = "std")]
 pub(crate) use slot::{note_await, poll_collecting, run_collecting, try_collect};

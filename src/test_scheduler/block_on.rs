@@ -121,10 +121,9 @@ impl TestScheduler {
     ) -> Poll<()> {
         self.progress();
         let mut poll = Poll::Pending;
-        let outcome = crate::core::poll_collecting(self.tracker.log(), || {
+        blocked.awaited = crate::core::poll_collecting(self.tracker.log(), || {
             poll = future.poll(cx);
         });
-        blocked.awaited = outcome.awaited;
         poll
     }
 }

@@ -39,9 +39,10 @@ pub struct TestSchedulerConfig {
     /// runners only). Default `false`, or `true` when the env var `CHECK_DETERMINISM` is set
     /// to anything but `0` (with `std`).
     pub check_determinism: bool,
-    /// How many steps (runnables run) one seed may take before it fails as a livelock or a
-    /// task that never stops yielding, naming the tasks involved. Default 10,000,000; the
-    /// runners take the env var `MAX_STEPS` over it.
+    /// How many steps (runnables run) one scheduler, so one seed of a runner, may take
+    /// before it fails as a livelock or a task that never stops yielding, naming the tasks
+    /// involved. Default 10,000,000; the runners take the env var `MAX_STEPS` over it.
+    /// A scheduler kept for a long time on purpose (a benchmark) sets `u64::MAX`.
     pub max_steps: u64,
     /// How long (in real time) the runners let one poll of a task or of the test body run
     /// before they report a spin loop (code that never returns to the scheduler, so no step

@@ -610,8 +610,7 @@ impl TestScheduler {
     /// takes the slot and applies the earlier end itself, so no end is ever lost.
     #[cfg(feature = "std")]
     fn run_runnable(&self, runnable: Runnable) {
-        let outcome = crate::core::run_collecting(self.tracker.log(), runnable);
-        if let Some((id, end)) = outcome.ended {
+        if let Some((id, end)) = crate::core::run_collecting(self.tracker.log(), runnable) {
             let earlier = self
                 .pending_end
                 .swap(encode_end(id, end), Ordering::Relaxed);
@@ -627,9 +626,11 @@ impl TestScheduler {
         runnable.run();
     }
 
-    /// Notes progress for the runner's watchdog.
+    /// Notes progress for the runner's watchdog: only a change matters, so a plain load and
+    /// store (no read-modify-write on the hot path) will do, even if two threads tick.
     fn progress(&self) {
-        self.progress.fetch_add(1, Ordering::Relaxed);
+        let seen = self.progress.load(Ordering::Relaxed);
+        self.progress.store(seen.wrapping_add(1), Ordering::Relaxed);
     }
 
     /// A `block` begins: it describes itself for the stuck report until dropped.
@@ -675,16 +676,26 @@ impl core::ops::DerefMut for Locked<'_> {
 }
 
 impl Drop for Locked<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let Some(mut state) = self.0.take() else {
-            return;
-        };
-        if state.discarded.is_empty() {
-            return;
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|state| !state.discarded.is_empty())
+        {
+            self.drop_discarded();
         }
-        let discarded = core::mem::take(&mut state.discarded);
-        drop(state);
-        drop(discarded);
+    }
+}
+
+impl Locked<'_> {
+    #[cold]
+    fn drop_discarded(&mut self) {
+        if let Some(mut state) = self.0.take() {
+            let discarded = core::mem::take(&mut state.discarded);
+            drop(state);
+            drop(discarded);
+        }
     }
 }
 
@@ -720,7 +731,9 @@ struct BackgroundFlag<'a> {
 
 impl<'a> BackgroundFlag<'a> {
     fn set(flag: &'a AtomicBool, background: bool) -> Self {
-        let before = flag.swap(background, Ordering::Relaxed);
+        // Only the ticking thread writes it; others only read it.
+        let before = flag.load(Ordering::Relaxed);
+        flag.store(background, Ordering::Relaxed);
         Self { flag, before }
     }
 }

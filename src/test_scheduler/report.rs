@@ -168,7 +168,10 @@ pub(super) fn budget_report(state: &State, next: LiveTask) -> String {
     let busiest: Vec<String> = counts
         .iter()
         .take(3)
-        .map(|(id, n)| format!("task {id} ({n} steps)"))
+        .map(|(id, n)| match n {
+            1 => format!("task {id} (1 step)"),
+            n => format!("task {id} ({n} steps)"),
+        })
         .collect();
     format!(
         "TestScheduler (seed {}): the step budget ran out after {} steps without the test \

@@ -138,7 +138,15 @@ impl State {
     }
 
     /// Applies what the end log recorded, oldest first.
+    #[inline]
     pub(super) fn apply_log(&mut self, log: &crate::core::EndLog) {
+        if log.has_events() {
+            self.apply_events(log);
+        }
+    }
+
+    #[inline(never)]
+    fn apply_events(&mut self, log: &crate::core::EndLog) {
         log.drain_into(&mut self.events);
         let mut events = core::mem::take(&mut self.events);
         for event in events.drain(..) {

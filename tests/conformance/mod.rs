@@ -272,22 +272,34 @@ pub fn timers_in_order(make: Factory<'_>) {
             log.lock().unwrap().push(name);
         })
     };
-    // Set later but due much sooner: fires first.
+    // (name, duration in ms), set in this order: "long" is set first but due last, unless
+    // setting the others stalls for most of its 150 ms, which the expected order below
+    // accounts for (it is computed from when each timer was really set).
     // Under miri setting up the timers below takes long on its (instruction-counting) clock.
     let long_ms = if cfg!(miri) { 30_000 } else { 150 };
-    let long = record("long", s.timer(Duration::from_millis(long_ms)));
-    let short = record("short", s.timer(Duration::from_millis(1)));
-    // Increasing durations set in order: increasing deadlines; equal ones: FIFO.
-    let a = record("a", s.timer(Duration::from_millis(20)));
-    let b = record("b", s.timer(Duration::from_millis(20)));
-    let c = record("c", s.timer(Duration::from_millis(21)));
-    let d = record("d", s.timer(Duration::from_millis(30)));
+    let plan = [
+        ("long", long_ms),
+        ("short", 1),
+        ("a", 20),
+        ("b", 20),
+        ("c", 21),
+        ("d", 30),
+    ];
+    let mut deadlines = Vec::new();
+    let mut tasks = Vec::new();
+    for (index, &(name, ms)) in plan.iter().enumerate() {
+        let set_at = s.now();
+        tasks.push(record(name, s.timer(Duration::from_millis(ms))));
+        deadlines.push((set_at + Duration::from_millis(ms), index, name));
+    }
+    deadlines.sort();
+    let expected: Vec<&str> = deadlines.iter().map(|&(_, _, name)| name).collect();
     s.block(async move {
-        for task in [long, short, a, b, c, d] {
+        for task in tasks {
             task.await;
         }
     });
-    assert_eq!(*log.lock().unwrap(), ["short", "a", "b", "c", "d", "long"]);
+    assert_eq!(*log.lock().unwrap(), expected);
 }
 
 /// `timer(ZERO)` is ready at once; a huge timer saturates instead of overflowing.

@@ -1,24 +1,32 @@
-//! The way to the main thread: a calloop channel, sent into from any thread and drained on
-//! the main thread only, by the user's `calloop::EventLoop` ([`ForegroundSource`]) or by
-//! `park` (and so `block`/`run_until`) on the main thread.
+//! The way to the main thread: one queue of foreground runnables, pushed into from any
+//! thread and drained on the main thread only, by the user's `calloop::EventLoop`
+//! ([`ForegroundSource`], woken by a calloop `Ping`) or by `park` (and so `block`/
+//! `run_until`) on the main thread. A `Ping`, unlike calloop's channel, is made fallibly,
+//! so the dispatcher's constructor can return the error instead of panicking.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use std::sync::mpsc::SendError;
+use std::io;
 use std::thread::ThreadId;
 
-use calloop::channel::{self, Channel, Sender};
+use calloop::ping::{Ping, PingError, PingSource, make_ping};
 use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
 
 use crate::core::current_thread_id;
 use crate::sync::Mutex;
 use crate::{Runnable, Unparker};
 
+/// The queue both sides share.
+struct Queue {
+    runnables: VecDeque<Runnable>,
+    /// Wakes the user's event loop; `None` once the dispatcher is dropped.
+    ping: Option<Ping>,
+}
+
 /// The sending side, shared with every task.
 pub(super) struct Foreground {
-    /// `None` once the dispatcher is dropped.
-    sender: Mutex<Option<Sender<Runnable>>>,
+    queue: Arc<Mutex<Queue>>,
     /// Wakes the main thread when it is parked in `park`/`block`.
     main_unparker: Unparker,
     pub(super) main_thread: ThreadId,
@@ -26,68 +34,65 @@ pub(super) struct Foreground {
 
 impl Foreground {
     /// A sender and its receiving queue; the calling thread is the main thread.
-    pub(super) fn new(main_unparker: Unparker) -> (Self, MainQueue) {
-        let (sender, channel) = channel::channel();
+    pub(super) fn new(main_unparker: Unparker) -> io::Result<(Self, MainQueue)> {
+        let (ping, source) = make_ping()?;
+        let queue = Arc::new(Mutex::new(Queue {
+            runnables: VecDeque::new(),
+            ping: Some(ping),
+        }));
         let foreground = Self {
-            sender: Mutex::new(Some(sender)),
+            queue: queue.clone(),
             main_unparker,
             main_thread: current_thread_id(),
         };
         let main = MainQueue {
-            state: Arc::new(Mutex::new(MainState {
-                channel,
-                pending: VecDeque::new(),
+            queue,
+            source: Arc::new(Mutex::new(SourceState {
+                source,
                 inserted: false,
             })),
         };
-        (foreground, main)
+        Ok((foreground, main))
     }
 
     pub(super) fn send(&self, runnable: Runnable) {
-        let sender = self.sender.lock();
-        let unsent = match sender.as_ref() {
-            Some(sender) => sender
-                .send(runnable)
-                .err()
-                .map(|SendError(runnable)| runnable),
-            None => Some(runnable),
-        };
-        drop(sender);
-        match unsent {
-            None => self.main_unparker.unpark(),
+        let mut queue = self.queue.lock();
+        let Some(ping) = &queue.ping else {
+            drop(queue);
             // The dispatcher is gone: dropping cancels the task (off the main thread, its
             // `!Send` future is leaked inside it, never dropped there).
-            Some(runnable) => drop(runnable),
-        }
+            drop(runnable);
+            return;
+        };
+        ping.ping();
+        queue.runnables.push_back(runnable);
+        drop(queue);
+        self.main_unparker.unpark();
     }
 
     /// Stops sending: later `send`s cancel their task instead.
     pub(super) fn close(&self) {
-        self.sender.lock().take();
+        let ping = self.queue.lock().ping.take();
+        drop(ping);
     }
 }
 
 /// The receiving end, used only on the main thread.
 #[derive(Clone)]
 pub(super) struct MainQueue {
-    state: Arc<Mutex<MainState>>,
+    queue: Arc<Mutex<Queue>>,
+    source: Arc<Mutex<SourceState>>,
 }
 
-struct MainState {
-    channel: Channel<Runnable>,
-    /// Received by the user's event loop, not yet run (FIFO before the channel).
-    pending: VecDeque<Runnable>,
-    /// Whether the channel is registered with a user's `calloop::EventLoop`.
+struct SourceState {
+    source: PingSource,
+    /// Whether the source is registered with a user's `calloop::EventLoop`.
     inserted: bool,
 }
 
 impl MainQueue {
     pub(super) fn next(&self) -> Option<Runnable> {
-        let mut state = self.state.lock();
-        match state.pending.pop_front() {
-            Some(runnable) => Some(runnable),
-            None => state.channel.try_recv().ok(),
-        }
+        self.queue.lock().runnables.pop_front()
     }
 
     /// Runs the waiting runnables, up to `budget`; how many ran. The lock is not held while
@@ -105,12 +110,11 @@ impl MainQueue {
     }
 
     pub(super) fn drain(&self) -> Vec<Runnable> {
-        let mut state = self.state.lock();
-        let mut all: Vec<Runnable> = state.pending.drain(..).collect();
-        while let Ok(runnable) = state.channel.try_recv() {
-            all.push(runnable);
-        }
-        all
+        self.queue.lock().runnables.drain(..).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.queue.lock().runnables.len()
     }
 }
 
@@ -131,7 +135,7 @@ impl EventSource for ForegroundSource {
     type Event = ();
     type Metadata = ();
     type Ret = ();
-    type Error = channel::ChannelError;
+    type Error = PingError;
 
     fn process_events<C>(
         &mut self,
@@ -142,43 +146,37 @@ impl EventSource for ForegroundSource {
     where
         C: FnMut((), &mut ()),
     {
-        let (action, received) = {
-            let mut state = self.main.state.lock();
-            let MainState {
-                channel, pending, ..
-            } = &mut *state;
-            let before = pending.len();
-            let action = channel.process_events(readiness, token, |event, &mut ()| {
-                if let channel::Event::Msg(runnable) = event {
-                    pending.push_back(runnable);
-                }
-            })?;
-            (action, pending.len() - before)
-        };
-        // Run what this dispatch received (and what was left from before, first). Newer
-        // runnables pinged the loop and run on its next dispatch, so other sources get
-        // their turn.
-        self.main.run(received);
+        // Take the ping first, then count: a runnable queued after the count pinged again
+        // and runs on the loop's next dispatch, so other sources get their turn and no
+        // runnable waits for a ping that was already taken.
+        let action =
+            self.main
+                .source
+                .lock()
+                .source
+                .process_events(readiness, token, |(), &mut ()| {})?;
+        let queued = self.main.len();
+        self.main.run(queued);
         Ok(action)
     }
 
     fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        let mut state = self.main.state.lock();
+        let mut state = self.main.source.lock();
         if state.inserted {
             return Err(Self::already_inserted());
         }
-        state.channel.register(poll, factory)?;
+        state.source.register(poll, factory)?;
         state.inserted = true;
         Ok(())
     }
 
     fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.main.state.lock().channel.reregister(poll, factory)
+        self.main.source.lock().source.reregister(poll, factory)
     }
 
     fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        let mut state = self.main.state.lock();
-        state.channel.unregister(poll)?;
+        let mut state = self.main.source.lock();
+        state.source.unregister(poll)?;
         state.inserted = false;
         Ok(())
     }

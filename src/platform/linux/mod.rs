@@ -1,5 +1,5 @@
-//! `LinuxDispatcher`: a thread pool for background work and a calloop channel into the main
-//! thread's event loop for foreground work (feature `linux-calloop`, Linux and the BSDs).
+//! `LinuxDispatcher`: a thread pool for background work and a queue into the main thread's
+//! calloop event loop for foreground work (feature `linux-calloop`, Linux and the BSDs).
 //!
 //! # Implementation notes
 //!
@@ -11,14 +11,17 @@
 //! - **Pool** ([`pool`]): a work-stealing deque and a LIFO slot per worker, a global queue
 //!   for work from other threads, and a parking protocol that wakes one idle worker at a time
 //!   and cannot lose a wakeup.
-//! - **Foreground** ([`foreground`]): `schedule_foreground` sends the runnable through a
-//!   calloop channel and unparks the main thread. The receiving end is drained on the main
-//!   thread only: by the user's `calloop::EventLoop` (see [`LinuxDispatcher::insert_into`]),
-//!   or by `park`, and so `block`/`run_until`, called on the main thread.
+//! - **Foreground** ([`foreground`]): `schedule_foreground` queues the runnable, pings the
+//!   main loop (a calloop `Ping`) and unparks the main thread. The queue is drained on the
+//!   main thread only: by the user's `calloop::EventLoop` (see
+//!   [`LinuxDispatcher::insert_into`]), or by `park`, and so `block`/`run_until`, called on
+//!   the main thread.
 //! - **Blocking on the main thread runs foreground tasks.** Unlike gpui, `block` on the main
 //!   thread keeps running foreground runnables while it waits, so awaiting a foreground task
-//!   from the main thread cannot deadlock. On a worker, `block` first hands the worker's
-//!   queued work to the others; elsewhere it only parks the calling thread.
+//!   from the main thread cannot deadlock; those tasks run inside the blocker's stack, so a
+//!   foreground task must not hold a `RefCell` borrow across `block`. On a worker, `block`
+//!   first hands the worker's role to a new thread ([`pool`]); elsewhere it only parks the
+//!   calling thread.
 //! - **Timers** ([`timers`]): one timer thread hands fired runnables to the pool.
 //! - **Panics.** Tasks are spawned with async-task's `propagate_panic`, so a panic is caught
 //!   and handed to the `Task` awaiter; workers also catch around `run`, so no panic can end
@@ -26,7 +29,7 @@
 //!   as in async-task itself (it drops futures under an abort-on-unwind guard): nothing can
 //!   catch that, so nothing pretends to.
 //! - **Shutdown** (`Drop`): stop and join the timer thread; take every queue and mark the
-//!   pool shut down; close the foreground channel; cancel the taken tasks (so a worker
+//!   pool shut down; close the foreground queue; cancel the taken tasks (so a worker
 //!   blocked on one of them is released, and every awaiter hears of it; off the main thread
 //!   a foreground task's future is leaked inside its cancelled task, never dropped there);
 //!   then join the workers, except the calling thread if it is one of them (it exits after
@@ -121,8 +124,8 @@ impl LinuxDispatcherConfig {
 }
 
 /// The production [`Scheduler`] for Linux and the BSDs: a pool of worker threads for
-/// background tasks, a timer thread, and a calloop channel that carries foreground tasks to
-/// the main thread (the thread that created the dispatcher).
+/// background tasks, a timer thread, and a queue that carries foreground tasks to the main
+/// thread (the thread that created the dispatcher) and wakes its calloop event loop.
 ///
 /// Foreground tasks run on the main thread when it is blocked in
 /// [`block`](crate::Scheduler#method.block) (or [`run_until`](LinuxDispatcher::run_until)), or when the
@@ -238,7 +241,7 @@ impl LinuxDispatcher {
     ///
     /// # Panics
     ///
-    /// If the threads or the calloop channel cannot be created; see
+    /// If the threads or the main loop's event file descriptor cannot be created; see
     /// [`try_with_config`](LinuxDispatcher::try_with_config).
     ///
     /// ```
@@ -256,7 +259,7 @@ impl LinuxDispatcher {
     ///
     /// # Panics
     ///
-    /// If the threads or the calloop channel cannot be created.
+    /// If the threads or the main loop's event file descriptor cannot be created.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -273,11 +276,8 @@ impl LinuxDispatcher {
         }
     }
 
-    /// A dispatcher with `config`, or the error from spawning its threads.
-    ///
-    /// # Panics
-    ///
-    /// If calloop cannot create the channel's event file descriptor.
+    /// A dispatcher with `config`, or the error from creating the event file descriptor
+    /// that wakes the main loop, or from spawning its threads.
     ///
     /// ```
     /// use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig};
@@ -292,7 +292,7 @@ impl LinuxDispatcher {
             (0..count).map(|_| parking::pair()).collect();
         let (timer_parker, timer_unparker) = parking::pair();
         let main_unparker = thread_parker::unparker();
-        let (foreground, main) = Foreground::new(main_unparker);
+        let (foreground, main) = Foreground::new(main_unparker)?;
         let deques: Vec<Deque> = (0..count).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
             pool: Pool::new(&deques, parkers.iter().map(|(_, u)| u.clone()).collect()),
