@@ -446,24 +446,6 @@ fn wakes_go_through_the_task_queue_and_say_whether_the_task_yielded() {
 }
 
 #[test]
-fn spawn_foreground_off_the_main_thread_fails_at_the_call_naming_the_spawn_site() {
-    let (_queue, scheduler) = queue();
-    let other = scheduler.clone();
-    let (message, line) = std::thread::spawn(move || {
-        let line = line!() + 1;
-        let message = expect_panic(|| other.spawn_foreground(async { 1 }));
-        (message, line)
-    })
-    .join()
-    .unwrap();
-    assert!(message.contains("main thread"), "{message}");
-    assert!(
-        message.contains(&format!("core_spawn.rs:{line}")),
-        "{message}"
-    );
-}
-
-#[test]
 fn queue_scheduler_run_all_returns_while_a_task_keeps_yielding() {
     let (queue, scheduler) = queue();
     let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -92,7 +92,12 @@ impl TaskId {
     /// assert_ne!(TaskId::next_global(), TaskId::next_global());
     /// ```
     pub fn next_global() -> Self {
-        Self(NEXT_GLOBAL_ID.next())
+        Self::counted(&NEXT_GLOBAL_ID)
+    }
+
+    /// The id a scheduler's own counter handed out.
+    pub(crate) fn counted(counter: &IdCounter) -> Self {
+        Self(counter.next())
     }
 
     /// A fresh id for a task that is ready from the start and belongs to no scheduler.

@@ -110,7 +110,7 @@ impl Tracker {
 
     /// The id of the next task: 1, 2, 3, ... in spawn order.
     pub(crate) fn next_id(&self) -> TaskId {
-        TaskId::from_raw(self.ids.next().get()).expect("a counted id is never zero")
+        TaskId::counted(&self.ids)
     }
 
     pub(crate) fn log(&self) -> &Arc<EndLog> {
