@@ -28,7 +28,6 @@ pub(crate) fn park(timeout: Option<Duration>) -> bool {
 }
 
 /// Parks the calling thread until its unparker is used or `deadline` passes.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn park_deadline(deadline: std::time::Instant) -> bool {
     PARKER.with(|(parker, _, _)| parker.park_deadline(deadline))
 }
@@ -39,7 +38,7 @@ pub(crate) fn unparker() -> Unparker {
 }
 
 /// The calling thread's unparker, as `parking`'s type (no allocation to wake it).
-#[allow(dead_code)] // used by the TestScheduler, when its feature is on
+#[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
 pub(crate) fn raw_unparker() -> parking::Unparker {
     PARKER.with(|(_, unparker, _)| unparker.clone())
 }

@@ -167,6 +167,7 @@ mod slot {
 
     /// Puts back what a `Cell` held when dropped, even on unwinding: nested runs (a task
     /// blocking on another task) save and restore, so each run sees only its own.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
 
     impl<T: Copy + 'static> Drop for Restore<T> {
@@ -177,6 +178,7 @@ mod slot {
 
     /// Runs `runnable` for the scheduler whose log is `log`; how its task ended, if it ended
     /// during this run.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Option<(TaskId, TaskEnd)> {
         let running = Some(runnable.metadata().id);
         let outer = SLOT.replace(Slot {
@@ -193,6 +195,7 @@ mod slot {
 
     /// Runs `poll` (a poll of a blocked future) for the scheduler whose log is `log`; the
     /// last `Task` of that scheduler it awaited without result, if any.
+    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn poll_collecting(log: &EndLog, poll: impl FnOnce()) -> Option<Await> {
         let outer = POLLING.replace(Polling {
             log: log.address(),
