@@ -31,6 +31,8 @@ pub use crate::core::{
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
+#[cfg(any(us_linux_calloop, us_win_threadpool))]
+pub use crate::platform::PlatformDispatcher;
 #[cfg(us_linux_calloop)]
 pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
 #[cfg(us_win_threadpool)]

@@ -41,3 +41,39 @@
 pub(crate) mod linux;
 #[cfg(us_win_threadpool)]
 pub(crate) mod windows;
+
+cfg_if::cfg_if! {
+    if #[cfg(us_linux_calloop)] {
+        use self::linux::LinuxDispatcher as Chosen;
+    } else if #[cfg(us_win_threadpool)] {
+        use self::windows::WindowsDispatcher as Chosen;
+    }
+}
+
+/// The production dispatcher of the target OS: [`LinuxDispatcher`](crate::LinuxDispatcher)
+/// on Linux and the BSDs (feature `linux-calloop`),
+/// [`WindowsDispatcher`](crate::WindowsDispatcher) on Windows (feature `win-threadpool`).
+///
+/// Name this type, not the OS's, and the same code builds on every OS whose backend feature
+/// is on: enable each backend for its own target, e.g.
+///
+/// ```toml
+/// [target.'cfg(target_os = "linux")'.dependencies]
+/// unified-scheduler = { version = "0.1", features = ["linux-calloop"] }
+/// [target.'cfg(windows)'.dependencies]
+/// unified-scheduler = { version = "0.1", features = ["win-threadpool"] }
+/// ```
+///
+/// Every dispatcher offers the same constructors (`new`, `with_config`, `try_with_config`)
+/// and the same knob names, and follows the contract in the `platform` module docs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use unified_scheduler::{PlatformDispatcher, Scheduler};
+///
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(PlatformDispatcher::new());
+/// let task = scheduler.spawn(async { 6 * 7 });
+/// assert_eq!(scheduler.block(task), 42);
+/// ```
+#[cfg(any(us_linux_calloop, us_win_threadpool))]
+pub type PlatformDispatcher = Chosen;
