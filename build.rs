@@ -1,5 +1,6 @@
-//! Emits one cfg per production backend that can apply to the target, and a warning when a
-//! backend feature is enabled on a target where it cannot (the backend is then left out).
+//! Emits the cfgs the crate builds on: one per production backend that can apply to the target
+//! (with a warning when a backend feature is enabled on a target where it cannot, so the
+//! backend is left out), and `us_has_clock` where std can read a clock.
 
 use std::env;
 
@@ -43,6 +44,7 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target = env::var("TARGET").unwrap_or_default();
+    emit_clock_cfg(&target_os);
     for backend in BACKENDS {
         println!("cargo::rustc-check-cfg=cfg({})", backend.cfg);
         let env_name = format!(
@@ -61,5 +63,19 @@ fn main() {
                 backend.feature, target, backend.what
             );
         }
+    }
+}
+
+/// `us_has_clock`: `std` is on and the target has a clock std can read. On
+/// wasm32-unknown-unknown, `std::time::Instant::now()` panics, so `Instant::now` is left out
+/// there and a backend brings its own clock.
+fn emit_clock_cfg(target_os: &str) {
+    println!("cargo::rustc-check-cfg=cfg(us_has_clock)");
+    let std = env::var_os("CARGO_FEATURE_STD").is_some();
+    let wasm_unknown = env::var("CARGO_CFG_TARGET_FAMILY")
+        .is_ok_and(|f| f.split(',').any(|f| f == "wasm"))
+        && target_os == "unknown";
+    if std && !wasm_unknown {
+        println!("cargo::rustc-cfg=us_has_clock");
     }
 }

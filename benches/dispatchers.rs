@@ -39,7 +39,7 @@ const DISPATCHER: Option<Factory> = Some(("LinuxDispatcher", || {
 #[cfg(all(windows, feature = "win-threadpool"))]
 const DISPATCHER: Option<Factory> = Some(("WindowsDispatcher", || {
     use unified_scheduler::{WindowsDispatcher, WindowsDispatcherConfig};
-    let config = WindowsDispatcherConfig::default().max_threads(2);
+    let config = WindowsDispatcherConfig::default().worker_threads(2);
     Arc::new(WindowsDispatcher::with_config(config))
 }));
 

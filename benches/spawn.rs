@@ -25,7 +25,6 @@ use core::hint::black_box;
 use core::task::Waker;
 use core::time::Duration;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use unified_scheduler::{Runnable, Scheduler, Unparker};
@@ -43,8 +42,8 @@ impl Scheduler for Fifo {
     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
         self.schedule(runnable);
     }
-    fn park(&self, _timeout: Option<Duration>) -> bool {
-        true
+    fn park(&self, _timeout: Option<Duration>) -> unified_scheduler::Park {
+        unified_scheduler::Park::Unparked
     }
     fn unparker(&self) -> Unparker {
         Unparker::from_waker(Waker::noop().clone())
@@ -52,8 +51,8 @@ impl Scheduler for Fifo {
     fn is_main_thread(&self) -> bool {
         true
     }
-    fn now(&self) -> Instant {
-        Instant::now()
+    fn now(&self) -> unified_scheduler::Instant {
+        unified_scheduler::Instant::now()
     }
 }
 

@@ -15,19 +15,20 @@ extern crate std;
 mod core;
 #[cfg(feature = "std")]
 mod executor;
-#[cfg(feature = "std")]
+#[cfg(any(us_linux_calloop, us_win_threadpool))]
 mod platform;
-#[cfg(feature = "std")]
+// It keeps real-time timers, so it needs a clock (not on wasm32-unknown-unknown).
+#[cfg(us_has_clock)]
 mod queue;
 mod sync;
 #[cfg(feature = "test-scheduler")]
 mod test_scheduler;
-#[cfg(any(feature = "std", feature = "test-scheduler"))]
-mod timers;
+#[cfg(any(us_has_clock, feature = "test-scheduler"))]
+mod timer_heap;
 
 pub use crate::core::{
-    FallibleTask, ForegroundSafe, Instant, Runnable, Scheduler, Task, TaskId, TaskLabel,
-    TaskMetadata, TaskQueue, Unparker,
+    Driven, FallibleTask, ForegroundSafe, Instant, Park, Runnable, Scheduler, Task, TaskId,
+    TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake,
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
@@ -37,7 +38,7 @@ pub use crate::platform::PlatformDispatcher;
 pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
 #[cfg(us_win_threadpool)]
 pub use crate::platform::windows::{WindowsDispatcher, WindowsDispatcherConfig};
-#[cfg(feature = "std")]
+#[cfg(us_has_clock)]
 pub use crate::queue::QueueScheduler;
 #[cfg(all(feature = "test-scheduler", feature = "std"))]
 pub use crate::test_scheduler::SeedFailure;

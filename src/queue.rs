@@ -1,16 +1,16 @@
 //! `QueueScheduler`: the smallest real scheduler, driven by hand on one thread.
 
+use ::core::fmt;
+use ::core::time::Duration;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::fmt;
-use core::time::Duration;
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
 use crate::core::thread_parker;
+use crate::core::{Park, Runnable, Scheduler, Unparker};
 use crate::sync::Mutex;
-use crate::timers::TimerHeap;
-use crate::{Runnable, Scheduler, Unparker};
+use crate::timer_heap::TimerHeap;
 
 /// A single-threaded scheduler: runnables wait in one FIFO queue until the thread that
 /// created it (its main thread) runs them, with [`run_all`](QueueScheduler::run_all) or by
@@ -194,10 +194,10 @@ impl Scheduler for QueueScheduler {
     /// On the main thread, runs what is ready first and returns at once if anything ran;
     /// parks (the calling thread, on its own parker) only when nothing did, waking for the
     /// main thread's next timer.
-    fn park(&self, timeout: Option<Duration>) -> bool {
+    fn park(&self, timeout: Option<Duration>) -> Park {
         let on_main = self.is_main_thread();
         if on_main && self.run_all() > 0 {
-            return true;
+            return Park::Unparked;
         }
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let next_timer = if on_main { self.next_timer() } else { None };
@@ -217,8 +217,8 @@ impl Scheduler for QueueScheduler {
         thread::current().id() == self.main_thread
     }
 
-    fn now(&self) -> Instant {
-        Instant::now()
+    fn now(&self) -> crate::core::Instant {
+        crate::core::Instant::now()
     }
 }
 

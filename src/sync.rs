@@ -15,6 +15,8 @@ pub(crate) use self::spin_lock::{Mutex, MutexGuard};
 pub(crate) use self::std_lock::{Mutex, MutexGuard};
 
 #[cfg(feature = "std")]
+// Only a target without a clock (wasm32-unknown-unknown) builds std without its users.
+#[cfg_attr(not(any(us_has_clock, feature = "test-scheduler")), allow(dead_code))]
 mod std_lock {
     pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
 
@@ -35,6 +37,12 @@ mod std_lock {
 }
 
 #[cfg(not(feature = "std"))]
+// Without `std`, only the TestScheduler and the id counters of targets without 64-bit
+// atomics take this lock.
+#[cfg_attr(
+    all(target_has_atomic = "64", not(feature = "test-scheduler")),
+    allow(dead_code)
+)]
 mod spin_lock {
     use core::cell::UnsafeCell;
     use core::ops::{Deref, DerefMut};

@@ -253,7 +253,7 @@ impl Scheduler for ForegroundRecording {
     fn schedule_after(&self, delay: Duration, runnable: unified_scheduler::Runnable) {
         self.0.schedule_after(delay, runnable)
     }
-    fn park(&self, timeout: Option<Duration>) -> bool {
+    fn park(&self, timeout: Option<Duration>) -> unified_scheduler::Park {
         self.0.park(timeout)
     }
     fn unparker(&self) -> unified_scheduler::Unparker {
@@ -367,7 +367,8 @@ fn the_unparker_ends_a_park_from_another_thread() {
     for _ in 0..100 {
         let unparker = scheduler.unparker();
         let thread = std::thread::spawn(move || unparker.unpark());
-        assert!(scheduler.park(Some(Duration::from_secs(10))), "lost wakeup");
+        let parked = scheduler.park(Some(Duration::from_secs(10)));
+        assert_eq!(parked, unified_scheduler::Park::Unparked, "lost wakeup");
         thread.join().unwrap();
     }
 }
@@ -376,12 +377,12 @@ fn the_unparker_ends_a_park_from_another_thread() {
 #[derive(Default)]
 struct Pushes {
     queue: std::sync::Mutex<std::collections::VecDeque<unified_scheduler::Runnable>>,
-    yielded: std::sync::Mutex<Vec<bool>>,
+    wakes: std::sync::Mutex<Vec<unified_scheduler::Wake>>,
 }
 
 impl unified_scheduler::TaskQueue for Pushes {
-    fn push(&self, runnable: unified_scheduler::Runnable, yielded: bool) {
-        self.yielded.lock().unwrap().push(yielded);
+    fn push(&self, runnable: unified_scheduler::Runnable, wake: unified_scheduler::Wake) {
+        self.wakes.lock().unwrap().push(wake);
         self.queue.lock().unwrap().push_back(runnable);
     }
 }
@@ -399,12 +400,12 @@ impl Scheduler for QueueBacked {
     fn schedule_after(&self, _delay: Duration, runnable: unified_scheduler::Runnable) {
         self.schedule(runnable);
     }
-    fn park(&self, _timeout: Option<Duration>) -> bool {
+    fn park(&self, _timeout: Option<Duration>) -> unified_scheduler::Park {
         loop {
             let next = self.0.queue.lock().unwrap().pop_front();
             match next {
                 Some(runnable) => runnable.run(),
-                None => return true,
+                None => return unified_scheduler::Park::Unparked,
             };
         }
     }
@@ -414,8 +415,8 @@ impl Scheduler for QueueBacked {
     fn is_main_thread(&self) -> bool {
         false
     }
-    fn now(&self) -> std::time::Instant {
-        std::time::Instant::now()
+    fn now(&self) -> unified_scheduler::Instant {
+        unified_scheduler::Instant::now()
     }
 }
 
@@ -438,10 +439,11 @@ fn wakes_go_through_the_task_queue_and_say_whether_the_task_yielded() {
         })
         .await
     });
-    scheduler.park(None); // runs the task until it waits for the slot's waker
-    assert_eq!(*pushes.yielded.lock().unwrap(), [true]);
+    let _ = scheduler.park(None); // runs the task until it waits for the slot's waker
+    use unified_scheduler::Wake::{Woken, Yielded};
+    assert_eq!(*pushes.wakes.lock().unwrap(), [Yielded]);
     waker_slot.lock().unwrap().take().unwrap().wake(); // woken from outside
-    assert_eq!(*pushes.yielded.lock().unwrap(), [true, false]);
+    assert_eq!(*pushes.wakes.lock().unwrap(), [Yielded, Woken]);
     assert_eq!(scheduler.block(task), 5);
 }
 

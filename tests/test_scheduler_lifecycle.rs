@@ -33,7 +33,7 @@ fn a_child_awaited_through_a_nested_block_is_seen_to_end() {
         assert!(outer.is_finished());
         let child = child_id.lock().unwrap().expect("the outer task ran");
         assert!(
-            !test.is_task_running(child),
+            !test.is_live(child),
             "seed {seed}: a finished child is reported running"
         );
         assert!(
@@ -59,10 +59,7 @@ fn a_task_that_ticks_the_scheduler_itself_keeps_every_task_end() {
     test.run_until_parked();
     assert!(outer.is_finished());
     for id in others {
-        assert!(
-            !test.is_task_running(id),
-            "task {id} ended but is reported running"
-        );
+        assert!(!test.is_live(id), "task {id} ended but is reported running");
     }
     assert!(test.live_tasks().is_empty(), "{:?}", test.live_tasks());
 }
@@ -123,7 +120,7 @@ fn a_dropped_timer_is_no_longer_running_and_never_moves_the_clock() {
     let timer = s.timer(Duration::from_secs(3600));
     let id = timer.id();
     drop(timer);
-    assert!(!test.is_task_running(id), "a dropped timer is cancelled");
+    assert!(!test.is_live(id), "a dropped timer is cancelled");
     assert!(test.live_tasks().is_empty(), "{:?}", test.live_tasks());
     // A stuck block has nothing to wait for: it fails at once, without jumping an hour ahead.
     let start = s.now();
@@ -167,7 +164,7 @@ fn a_ready_task_never_shares_an_id_with_a_task_of_the_scheduler() {
     for ready in [Task::ready(()), s.timer(Duration::ZERO)] {
         assert!(ready.is_finished());
         assert!(
-            !test.is_task_running(ready.id()),
+            !test.is_live(ready.id()),
             "{:?} is ready, yet the scheduler says a task with its id runs",
             ready.id()
         );

@@ -33,7 +33,7 @@ fn make() -> Arc<dyn Scheduler> {
 /// is defined.
 fn make_single_thread() -> Arc<dyn Scheduler> {
     Arc::new(WindowsDispatcher::with_config(
-        WindowsDispatcherConfig::default().max_threads(1),
+        WindowsDispatcherConfig::default().worker_threads(1),
     ))
 }
 
@@ -225,7 +225,7 @@ fn debug_and_defaults() {
     let single = make_single_thread();
     assert_eq!(single.num_cpus(), 1);
     let zero: Arc<dyn Scheduler> = Arc::new(WindowsDispatcher::with_config(
-        WindowsDispatcherConfig::default().max_threads(0),
+        WindowsDispatcherConfig::default().worker_threads(0),
     ));
     assert_eq!(zero.num_cpus(), 1);
     assert_eq!(zero.block(zero.spawn(async { 1 })), 1);

@@ -1,14 +1,15 @@
 //! Blocking helpers on `dyn Scheduler` (need `std`: they block an OS thread).
 
+use ::core::future::Future;
+use ::core::pin::{Pin, pin};
+use ::core::sync::atomic::{AtomicBool, Ordering};
+use ::core::task::{Context, Waker};
+use ::core::time::Duration;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use core::future::Future;
-use core::pin::{Pin, pin};
-use core::sync::atomic::{AtomicBool, Ordering};
-use core::task::{Context, Waker};
-use core::time::Duration;
 
-use super::Scheduler;
+use super::scheduler::{Driven, Scheduler};
+use super::unparker::Unparker;
 
 impl dyn Scheduler {
     /// Runs `future` to completion on the calling thread, parking while it waits.
@@ -28,17 +29,17 @@ impl dyn Scheduler {
     #[track_caller]
     pub fn block<F: Future>(&self, future: F) -> F::Output {
         let mut output = None;
-        let finished = {
+        let outcome = {
             let mut driver = pin!(async {
                 output = Some(future.await);
             });
-            self.block_on(driver.as_mut(), None)
+            self.drive(driver.as_mut(), None)
         };
         match output {
-            Some(output) if finished => output,
+            Some(output) if outcome == Driven::Ready => output,
             _ => panic!(
-                "the scheduler's `block_on` returned without finishing the future although \
-                 no timeout was given; that `Scheduler` implementation is wrong"
+                "the scheduler's `drive` returned without finishing the future although no \
+                 timeout was given; that `Scheduler` implementation is wrong"
             ),
         }
     }
@@ -72,13 +73,13 @@ impl dyn Scheduler {
             let mut driver = pin!(async {
                 output = Some(future.as_mut().await);
             });
-            self.block_on(driver.as_mut(), Some(timeout));
+            let _ = self.drive(driver.as_mut(), Some(timeout)); // `output` says how it ended
         }
         output.ok_or(future)
     }
 }
 
-/// The default [`Scheduler::block_on`]: poll, then park until woken or out of time.
+/// The default [`Scheduler::drive`]: poll, then park until woken or out of time.
 ///
 /// The waker sets a flag of this call and unparks the calling thread. The flag is what
 /// says "poll again": a nested `block` on the same thread may consume the unpark meant for
@@ -87,7 +88,7 @@ pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
     scheduler: &S,
     mut future: Pin<&mut dyn Future<Output = ()>>,
     timeout: Option<Duration>,
-) -> bool {
+) -> Driven {
     let woken = Arc::new(Woken {
         flag: AtomicBool::new(false),
         unparker: scheduler.unparker(),
@@ -98,7 +99,7 @@ pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
     let deadline = timeout.map(|timeout| scheduler.now().checked_add(timeout));
     loop {
         if future.as_mut().poll(&mut cx).is_ready() {
-            return true;
+            return Driven::Ready;
         }
         loop {
             let park_for = match deadline {
@@ -106,7 +107,7 @@ pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
                 Some(Some(deadline)) => {
                     let left = deadline.saturating_duration_since(scheduler.now());
                     if left.is_zero() {
-                        return false;
+                        return Driven::TimedOut;
                     }
                     Some(left)
                 }
@@ -114,7 +115,7 @@ pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
             if woken.flag.swap(false, Ordering::AcqRel) {
                 break;
             }
-            scheduler.park(park_for);
+            let _ = scheduler.park(park_for); // the flag says whether to poll again
         }
     }
 }
@@ -122,7 +123,7 @@ pub(crate) fn park_until_ready<S: Scheduler + ?Sized>(
 /// The waker of one `park_until_ready` call.
 struct Woken {
     flag: AtomicBool,
-    unparker: super::Unparker,
+    unparker: Unparker,
 }
 
 impl alloc::task::Wake for Woken {

@@ -1,14 +1,15 @@
 //! Task identity: ids, labels and the metadata every runnable carries.
 
-use core::fmt;
-use core::num::NonZeroU64;
-use core::panic::Location;
+use ::core::fmt;
+use ::core::num::NonZeroU64;
+use ::core::panic::Location;
 #[cfg(target_has_atomic = "64")]
-use core::sync::atomic::Ordering;
+use ::core::sync::atomic::Ordering;
 
 /// Identifies a task, unique among the tasks of the scheduler that spawned it.
 ///
-/// Production schedulers draw ids from one process-wide counter; the `TestScheduler`
+/// Production schedulers draw ids from one process-wide pool (each thread takes a block of
+/// them at a time, so spawning threads do not fight over one counter); the `TestScheduler`
 /// numbers its tasks 1, 2, 3, ... in spawn order, so the ids in a failure message are the
 /// same on every replay of a seed. A task made by [`Task::ready`](crate::Task::ready) belongs
 /// to no scheduler: its id comes from a range no scheduler hands out, so no scheduler ever
@@ -36,7 +37,7 @@ static NEXT_LABEL: IdCounter = IdCounter::new();
 /// 32-bit embedded target without 64-bit atomics counts under a lock instead).
 pub(crate) struct IdCounter {
     #[cfg(target_has_atomic = "64")]
-    next: core::sync::atomic::AtomicU64,
+    next: ::core::sync::atomic::AtomicU64,
     #[cfg(not(target_has_atomic = "64"))]
     next: crate::sync::Mutex<u64>,
 }
@@ -45,7 +46,7 @@ impl IdCounter {
     pub(crate) const fn new() -> Self {
         Self {
             #[cfg(target_has_atomic = "64")]
-            next: core::sync::atomic::AtomicU64::new(1),
+            next: ::core::sync::atomic::AtomicU64::new(1),
             #[cfg(not(target_has_atomic = "64"))]
             next: crate::sync::Mutex::new(1),
         }
@@ -54,17 +55,22 @@ impl IdCounter {
     /// The next number; never 0, and never past `READY_BIT` (2^63 ids would take a
     /// million years at a billion a second, so running out panics rather than wraps).
     pub(crate) fn next(&self) -> NonZeroU64 {
+        self.take(1)
+    }
+
+    /// The first of `count` consecutive numbers, all of them the caller's.
+    fn take(&self, count: u64) -> NonZeroU64 {
         #[cfg(target_has_atomic = "64")]
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.next.fetch_add(count, Ordering::Relaxed);
         #[cfg(not(target_has_atomic = "64"))]
         let n = {
             let mut next = self.next.lock();
             let n = *next;
-            *next += 1;
+            *next += count;
             n
         };
         match NonZeroU64::new(n) {
-            Some(n) if n.get() < READY_BIT => n,
+            Some(n) if n.get().saturating_add(count) <= READY_BIT => n,
             _ => panic!("unified-scheduler ran out of task ids after 2^63 of them"),
         }
     }
@@ -92,10 +98,21 @@ impl TaskId {
     /// assert_ne!(TaskId::next_global(), TaskId::next_global());
     /// ```
     pub fn next_global() -> Self {
-        Self::counted(&NEXT_GLOBAL_ID)
+        #[cfg(feature = "std")]
+        {
+            Self(global_block::next())
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            Self::counted(&NEXT_GLOBAL_ID)
+        }
     }
 
     /// The id a scheduler's own counter handed out.
+    #[cfg_attr(
+        all(feature = "std", not(feature = "test-scheduler")),
+        allow(dead_code) // std draws global ids in blocks; only a tracker counts one by one
+    )]
     pub(crate) fn counted(counter: &IdCounter) -> Self {
         Self(counter.next())
     }
@@ -113,6 +130,42 @@ impl TaskId {
     /// ```
     pub const fn as_u64(self) -> u64 {
         self.0.get()
+    }
+}
+
+/// Global ids a block at a time per thread: a spawn then writes no cache line that other
+/// spawning threads write too (a process-wide `fetch_add` per spawn would).
+#[cfg(feature = "std")]
+mod global_block {
+    use ::core::cell::Cell;
+    use ::core::num::NonZeroU64;
+
+    use super::NEXT_GLOBAL_ID;
+
+    /// How many ids a thread takes at once.
+    const BLOCK: u64 = 1024;
+
+    std::thread_local! {
+        /// The thread's next id and the end of its block (`next == end`: take a new block).
+        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+
+    pub(super) fn next() -> NonZeroU64 {
+        BLOCK_LEFT
+            .try_with(|left| {
+                let (next, end) = left.get();
+                let (id, end) = match NonZeroU64::new(next) {
+                    Some(id) if next < end => (id, end),
+                    _ => {
+                        let start = NEXT_GLOBAL_ID.take(BLOCK);
+                        (start, start.get() + BLOCK)
+                    }
+                };
+                left.set((id.get() + 1, end));
+                id
+            })
+            // A thread being torn down has no locals left: take one id on its own.
+            .unwrap_or_else(|_| NEXT_GLOBAL_ID.next())
     }
 }
 
@@ -206,31 +259,46 @@ impl TaskMetadata {
     /// ```
     #[track_caller]
     pub fn here(id: TaskId, label: Option<TaskLabel>) -> Self {
-        Self::new(id, label, Location::caller(), false)
+        Self::new(id, label, Location::caller())
     }
 
-    /// Metadata from all its parts.
+    /// Metadata of a background task from all its parts.
     ///
     /// ```
     /// use core::panic::Location;
     /// use unified_scheduler::{TaskId, TaskLabel, TaskMetadata};
     ///
     /// let label = TaskLabel::new();
-    /// let meta = TaskMetadata::new(TaskId::from_raw(2).unwrap(), Some(label), Location::caller(), true);
+    /// let meta = TaskMetadata::new(TaskId::from_raw(2).unwrap(), Some(label), Location::caller());
     /// assert_eq!(meta.label, Some(label));
-    /// assert!(meta.foreground);
+    /// assert!(!meta.foreground);
     /// ```
     pub const fn new(
         id: TaskId,
         label: Option<TaskLabel>,
         spawned_at: &'static Location<'static>,
-        foreground: bool,
     ) -> Self {
         Self {
             id,
             label,
             spawned_at,
-            foreground,
+            foreground: false,
+        }
+    }
+
+    /// The same metadata for a task that must run on the main thread.
+    ///
+    /// ```
+    /// use unified_scheduler::{TaskId, TaskMetadata};
+    ///
+    /// let meta = TaskMetadata::here(TaskId::from_raw(3).unwrap(), None).for_main_thread();
+    /// assert!(meta.foreground);
+    /// ```
+    #[must_use]
+    pub const fn for_main_thread(self) -> Self {
+        Self {
+            foreground: true,
+            ..self
         }
     }
 }

@@ -5,32 +5,24 @@
 
 #[cfg(feature = "std")]
 mod block;
-mod metadata;
-mod scheduler;
+pub(crate) mod metadata;
+pub(crate) mod scheduler;
 mod spawn;
-mod task;
-mod task_queue;
+pub(crate) mod task;
+pub(crate) mod task_queue;
 #[cfg(feature = "std")]
-mod thread_bound;
+pub(crate) mod thread_bound;
 #[cfg(feature = "std")]
+#[cfg_attr(not(us_has_clock), allow(dead_code))] // its users need a clock
 pub(crate) mod thread_parker;
-mod time;
-mod tracking;
-mod unparker;
+pub(crate) mod time;
+pub(crate) mod tracking;
+pub(crate) mod unparker;
 
 pub use metadata::{TaskId, TaskLabel, TaskMetadata};
-pub use scheduler::{Runnable, Scheduler};
+pub use scheduler::{Driven, Park, Runnable, Scheduler};
 pub use spawn::ForegroundSafe;
 pub use task::{FallibleTask, Task};
-pub use task_queue::TaskQueue;
+pub use task_queue::{TaskQueue, Wake};
 pub use time::Instant;
 pub use unparker::Unparker;
-
-#[cfg(feature = "std")]
-#[allow(unused_imports)] // used by the TestScheduler and backends, when their features are on
-pub(crate) use thread_bound::current_thread_id;
-#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
-pub(crate) use tracking::{Await, EndLog, GaveUp, TaskEnd, TaskEvent, Tracker};
-#[cfg(feature = "std")]
-#[allow(unused_imports)] // used by the TestScheduler, when its feature is on
-pub(crate) use tracking::{poll_collecting, run_collecting};

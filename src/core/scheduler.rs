@@ -1,12 +1,16 @@
 //! The object-safe `Scheduler` trait: the one interface every backend implements.
 
-use core::any::Any;
-use core::time::Duration;
+use ::core::any::Any;
+use ::core::time::Duration;
 
 use alloc::sync::Arc;
 
+use super::metadata::{TaskLabel, TaskMetadata};
+use super::task_queue::TaskQueue;
+use super::time::Instant;
+#[cfg(feature = "test-scheduler")]
 use super::tracking::Tracker;
-use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
+use super::unparker::Unparker;
 
 /// A runnable task: one poll of a spawned future, carrying its [`TaskMetadata`].
 ///
@@ -15,8 +19,8 @@ use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use std::time::{Duration, Instant};
-/// use unified_scheduler::{Runnable, Scheduler, Unparker};
+/// use std::time::Duration;
+/// use unified_scheduler::{Instant, Park, Runnable, Scheduler, Unparker};
 ///
 /// /// Remembers who asked to run, then runs it.
 /// #[derive(Default)]
@@ -28,7 +32,7 @@ use super::{Instant, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker};
 ///         runnable.run(); // a toy: runs inline
 ///     }
 ///     fn schedule_after(&self, _: Duration, runnable: Runnable) { self.schedule(runnable) }
-///     fn park(&self, _: Option<Duration>) -> bool { true }
+///     fn park(&self, _: Option<Duration>) -> Park { Park::Unparked }
 ///     fn unparker(&self) -> Unparker { Unparker::from_waker(std::task::Waker::noop().clone()) }
 ///     fn is_main_thread(&self) -> bool { false }
 ///     fn now(&self) -> Instant { Instant::now() }
@@ -50,8 +54,9 @@ pub type Runnable = async_task::Runnable<TaskMetadata>;
 /// code holding an `Arc<dyn Scheduler>` works the same on a production dispatcher and on the
 /// deterministic `TestScheduler`.
 ///
-/// The methods below the first eight have defaults that cost nothing; only schedulers that
-/// track tasks (the `TestScheduler`) or have their own notion of blocking override them.
+/// Eight methods are required; the rest have defaults that cost nothing, which only
+/// schedulers with their own queue for wakes (`task_queue`) or their own notion of blocking
+/// (`drive`) override.
 ///
 /// [`park`](Scheduler::park) and [`unparker`](Scheduler::unparker) belong to the calling
 /// thread, as in tokio and `parking`: any number of threads may block on one scheduler at
@@ -62,8 +67,8 @@ pub type Runnable = async_task::Runnable<TaskMetadata>;
 /// ```
 /// use std::collections::VecDeque;
 /// use std::sync::{Arc, Mutex};
-/// use std::time::{Duration, Instant};
-/// use unified_scheduler::{Runnable, Scheduler, Unparker};
+/// use std::time::Duration;
+/// use unified_scheduler::{Instant, Park, Runnable, Scheduler, Unparker};
 ///
 /// #[derive(Default)]
 /// struct Fifo(Mutex<VecDeque<Runnable>>);
@@ -75,14 +80,14 @@ pub type Runnable = async_task::Runnable<TaskMetadata>;
 ///     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
 ///         self.schedule(runnable) // a toy: no timers
 ///     }
-///     fn park(&self, _timeout: Option<Duration>) -> bool {
+///     fn park(&self, _timeout: Option<Duration>) -> Park {
 ///         // Run what is queued, so `block` on this thread makes progress. Unlock before
 ///         // running: a task may wake itself into the queue.
 ///         loop {
 ///             let next = self.0.lock().unwrap().pop_front();
 ///             match next {
 ///                 Some(runnable) => runnable.run(),
-///                 None => return true,
+///                 None => return Park::Unparked,
 ///             };
 ///         }
 ///     }
@@ -144,13 +149,13 @@ pub trait Scheduler: Any + Send + Sync {
     ///
     /// ```should_panic
     /// # use std::sync::Arc;
-    /// # use std::time::{Duration, Instant};
-    /// # use unified_scheduler::{Runnable, Scheduler, Unparker};
+    /// # use std::time::Duration;
+    /// # use unified_scheduler::{Instant, Park, Runnable, Scheduler, Unparker};
     /// struct PoolOnly;
     /// impl Scheduler for PoolOnly {
     ///     fn schedule(&self, r: Runnable) { r.run(); }
     ///     fn schedule_after(&self, _: Duration, r: Runnable) { r.run(); }
-    ///     fn park(&self, _: Option<Duration>) -> bool { true }
+    ///     fn park(&self, _: Option<Duration>) -> Park { Park::Unparked }
     ///     fn unparker(&self) -> Unparker { Unparker::from_waker(std::task::Waker::noop().clone()) }
     ///     fn is_main_thread(&self) -> bool { false }
     ///     fn now(&self) -> Instant { Instant::now() }
@@ -168,7 +173,7 @@ pub trait Scheduler: Any + Send + Sync {
         panic!(
             "`{}` has no main thread: it cannot run the foreground {task}; \
              spawn it with `spawn` instead, or use a scheduler that has a main thread",
-            core::any::type_name::<Self>()
+            ::core::any::type_name::<Self>()
         );
     }
 
@@ -188,21 +193,20 @@ pub trait Scheduler: Any + Send + Sync {
     fn schedule_after(&self, delay: Duration, runnable: Runnable);
 
     /// Blocks the calling thread until its [`unparker`](Scheduler::unparker) is used (or was
-    /// used since the last `park` on this thread) or `timeout` passes; `true` if it was
-    /// unparked. Schedulers that run work on the blocking thread (the `TestScheduler`, a
+    /// used since the last `park` on this thread) or `timeout` passes, and says which. Schedulers that run work on the blocking thread (the `TestScheduler`, a
     /// single-threaded queue, a dispatcher's main thread) run it here. Each thread parks on
     /// its own: threads blocking on one scheduler at once never take each other's wakeups.
     ///
     /// ```
     /// # use std::sync::Arc;
     /// # use std::time::Duration;
-    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// # use unified_scheduler::{Park, QueueScheduler, Scheduler};
     /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
     /// scheduler.unparker().unpark();
-    /// assert!(scheduler.park(Some(Duration::from_secs(5))));
-    /// assert!(!scheduler.park(Some(Duration::ZERO)));
+    /// assert_eq!(scheduler.park(Some(Duration::from_secs(5))), Park::Unparked);
+    /// assert_eq!(scheduler.park(Some(Duration::ZERO)), Park::TimedOut);
     /// ```
-    fn park(&self, timeout: Option<Duration>) -> bool;
+    fn park(&self, timeout: Option<Duration>) -> Park;
 
     /// The handle that ends a [`park`](Scheduler::park) of the calling thread: get it on the
     /// thread that will park, and use it from anywhere.
@@ -213,7 +217,7 @@ pub trait Scheduler: Any + Send + Sync {
     /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
     /// let unparker = scheduler.unparker();
     /// std::thread::spawn(move || unparker.unpark()).join().unwrap();
-    /// assert!(scheduler.park(None));
+    /// assert_eq!(scheduler.park(None), unified_scheduler::Park::Unparked);
     /// ```
     fn unparker(&self) -> Unparker;
 
@@ -242,24 +246,11 @@ pub trait Scheduler: Any + Send + Sync {
 
     /// The tracker of a scheduler that follows its tasks; only this crate's `TestScheduler`
     /// has one (a [`Tracker`] cannot be made outside this crate). The spawn helpers number
-    /// tasks from it and record their ends in it.
+    /// tasks from it and record their ends in it. It exists only with the `test-scheduler`
+    /// feature, so production spawns never ask.
     #[doc(hidden)]
+    #[cfg(feature = "test-scheduler")]
     fn tracker(&self) -> Option<&Tracker> {
-        None
-    }
-
-    /// Whether the task is still running (spawned, and its future neither finished nor
-    /// dropped); `None` if this scheduler does not track tasks, which is the default.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use unified_scheduler::{QueueScheduler, Scheduler};
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
-    /// let task = scheduler.spawn(async {});
-    /// assert_eq!(scheduler.is_task_running(task.id()), None);
-    /// ```
-    fn is_task_running(&self, id: TaskId) -> Option<bool> {
-        let _ = id;
         None
     }
 
@@ -301,26 +292,63 @@ pub trait Scheduler: Any + Send + Sync {
         }
     }
 
-    /// Drives `future` on the calling thread until it is ready (`true`) or `timeout` passes
-    /// (`false`). The `block` helpers call it; the default polls and then
-    /// [`park`](Scheduler::park)s with this scheduler's [`unparker`](Scheduler::unparker) as
-    /// the waker. Schedulers with their own notion of time override it.
+    /// Polls `future` on the calling thread until it is ready or `timeout` passes, and says
+    /// which. This is the engine of the `block` helpers, not a `block_on(future) -> T` (that
+    /// is [`block`](#method.block)): the default polls, then [`park`](Scheduler::park)s with
+    /// a waker that unparks this thread. Schedulers with their own notion of time (the
+    /// `TestScheduler`) override it.
     ///
     /// ```
     /// # use std::sync::Arc;
     /// # use std::time::Duration;
-    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// # use unified_scheduler::{Driven, QueueScheduler, Scheduler};
     /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
-    /// let mut never = std::future::pending::<()>();
-    /// let done = scheduler.block_on(core::pin::pin!(never), Some(Duration::from_millis(1)));
-    /// assert!(!done);
+    /// let never = std::future::pending::<()>();
+    /// let outcome = scheduler.drive(core::pin::pin!(never), Some(Duration::from_millis(1)));
+    /// assert_eq!(outcome, Driven::TimedOut);
     /// ```
     #[cfg(feature = "std")]
-    fn block_on(
+    fn drive(
         &self,
-        future: core::pin::Pin<&mut dyn core::future::Future<Output = ()>>,
+        future: ::core::pin::Pin<&mut dyn ::core::future::Future<Output = ()>>,
         timeout: Option<Duration>,
-    ) -> bool {
+    ) -> Driven {
         super::block::park_until_ready(self, future, timeout)
     }
+}
+
+/// How a [`Scheduler::park`] ended.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Duration;
+/// use unified_scheduler::{Park, QueueScheduler, Scheduler};
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+/// assert_eq!(scheduler.park(Some(Duration::ZERO)), Park::TimedOut);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[must_use = "a park may end by timing out; check which, or bind it to `_`"]
+pub enum Park {
+    /// The thread's unparker was used (now, or since its last park).
+    Unparked,
+    /// The timeout passed first.
+    TimedOut,
+}
+
+/// How a [`Scheduler::drive`] ended.
+///
+/// ```
+/// # use std::sync::Arc;
+/// use unified_scheduler::{Driven, QueueScheduler, Scheduler};
+/// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+/// let outcome = scheduler.drive(core::pin::pin!(async {}), None);
+/// assert_eq!(outcome, Driven::Ready);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[must_use = "a drive may end by timing out before the future is ready"]
+pub enum Driven {
+    /// The future is ready.
+    Ready,
+    /// The timeout passed first; the future is still pending.
+    TimedOut,
 }

@@ -6,17 +6,19 @@
 //! do not keep the scheduler alive: once it is dropped, a woken task is cancelled and its
 //! awaiter sees that, instead of a leak or a hang.
 
+use ::core::any::Any;
+use ::core::future::Future;
+use ::core::panic::Location;
+use ::core::time::Duration;
 use alloc::sync::Arc;
-use core::any::Any;
-use core::future::Future;
-use core::panic::Location;
-use core::time::Duration;
 
 use async_task::{ScheduleInfo, WithInfo};
 
-use super::task_queue::{Home, send_to};
-use super::tracking::{EndLog, TaskEnd, TaskEvent};
-use super::{Runnable, Scheduler, Task, TaskId, TaskLabel, TaskMetadata};
+use super::metadata::{TaskLabel, TaskMetadata};
+use super::scheduler::{Runnable, Scheduler};
+use super::task::Task;
+use super::task_queue::{Home, Wake, send_to};
+use super::tracking;
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
 /// keeps it on its thread; only `Send` futures without `std`, where no thread identity
@@ -208,14 +210,6 @@ fn builder(metadata: TaskMetadata) -> async_task::Builder<TaskMetadata> {
     builder
 }
 
-/// The id of a new task, and the log its end goes to if the scheduler tracks its tasks.
-fn register(scheduler: &Arc<dyn Scheduler>) -> (TaskId, Option<&Arc<EndLog>>) {
-    match scheduler.tracker() {
-        Some(tracker) => (tracker.next_id(), Some(tracker.log())),
-        None => (TaskId::next_global(), None),
-    }
-}
-
 fn spawn_background<F>(
     scheduler: &Arc<dyn Scheduler>,
     future: F,
@@ -227,25 +221,23 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (id, log) = register(scheduler);
-    let metadata = TaskMetadata::new(id, label, spawned_at, false);
+    let (id, watch) = tracking::register(&**scheduler);
+    let metadata = TaskMetadata::new(id, label, spawned_at);
     // Only the home is captured (the label is in the metadata): a smaller task.
     let home = Home::of(scheduler);
     let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {
-        home.send(runnable, info.woken_while_running);
+        home.send(
+            runnable,
+            Wake::from_woken_while_running(info.woken_while_running),
+        );
     });
-    let (runnable, task) = match log {
-        Some(log) => {
-            let tracked = tracked(future, log.clone(), id);
-            builder(metadata).spawn(move |_| tracked, schedule)
-        }
-        None => builder(metadata).spawn(move |_| future, schedule),
-    };
+    let future = watch.wrap(future, id);
+    let (runnable, task) = builder(metadata).spawn(move |_| future, schedule);
     match first {
         FirstRun::Now => send_to(&**scheduler, runnable, label),
         FirstRun::After(delay) => scheduler.schedule_after(delay, runnable),
     }
-    Task::spawned(task, log.cloned())
+    Task::spawned(task, watch)
 }
 
 #[track_caller]
@@ -258,15 +250,15 @@ where
     F: Future + ForegroundSafe + 'static,
     F::Output: ForegroundSafe + 'static,
 {
-    let (id, log) = register(scheduler);
-    let metadata = TaskMetadata::new(id, None, spawned_at, true);
+    let (id, watch) = tracking::register(&**scheduler);
+    let metadata = TaskMetadata::new(id, None, spawned_at).for_main_thread();
     let home = Home::of(scheduler);
     // Without a scheduler, dropping the runnable cancels the task; off its thread only the
     // task is dropped, its `!Send` future is leaked by `ThreadBound` (with `std`).
     let schedule = move |runnable: Runnable| home.send_foreground(runnable);
-    let (runnable, task) = spawn_thread_bound(future, metadata, schedule, log);
+    let (runnable, task) = spawn_thread_bound(watch.wrap(future, id), metadata, schedule);
     scheduler.schedule_foreground(runnable);
-    Task::spawned(task, log.cloned())
+    Task::spawned(task, watch)
 }
 
 #[cfg(feature = "std")]
@@ -274,34 +266,22 @@ fn spawn_thread_bound<F, S>(
     future: F,
     metadata: TaskMetadata,
     schedule: S,
-    log: Option<&Arc<EndLog>>,
 ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
 where
     F: Future + 'static,
     F::Output: 'static,
     S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
-    use super::thread_bound::ThreadBound;
-    // SAFETY (both arms): async-task requires that the runnable of a `!Send` future be used
-    // and dropped only on the thread that spawned it. `ThreadBound` keeps that promise for
-    // every use that touches the future: it polls it only on this thread (elsewhere it
-    // panics) and drops it only here (elsewhere it leaks it), so running or dropping the
-    // runnable on another thread never touches the `!Send` state. The output is produced
-    // only by a poll (so on this thread) and reaches only the `Task`, which is `!Send` when
-    // the output is. The schedule closure is `Send + Sync`, and so are the wakers built on
-    // it. The future and output are `'static`.
-    match log {
-        Some(log) => {
-            let future = ThreadBound::new(tracked(future, log.clone(), metadata.id), metadata);
-            // SAFETY: see above.
-            unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
-        }
-        None => {
-            let future = ThreadBound::new(future, metadata);
-            // SAFETY: see above.
-            unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
-        }
-    }
+    let future = super::thread_bound::ThreadBound::new(future, metadata);
+    // SAFETY: async-task requires that the runnable of a `!Send` future be used and dropped
+    // only on the thread that spawned it. `ThreadBound` keeps that promise for every use
+    // that touches the future (the invariant in `core`'s module docs): it polls it only on
+    // this thread (elsewhere it panics) and drops it only here (elsewhere it leaks it), so
+    // running or dropping the runnable on another thread never touches the `!Send` state.
+    // The output is produced only by a poll (so on this thread) and reaches only the
+    // `Task`, which is `!Send` when the output is. The schedule closure is `Send + Sync`,
+    // and so are the wakers built on it. The future and output are `'static`.
+    unsafe { builder(metadata).spawn_unchecked(move |_| future, schedule) }
 }
 
 #[cfg(not(feature = "std"))]
@@ -309,87 +289,11 @@ fn spawn_thread_bound<F, S>(
     future: F,
     metadata: TaskMetadata,
     schedule: S,
-    log: Option<&Arc<EndLog>>,
 ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
 {
-    match log {
-        Some(log) => {
-            let future = tracked(future, log.clone(), metadata.id);
-            builder(metadata).spawn(move |_| future, schedule)
-        }
-        None => builder(metadata).spawn(move |_| future, schedule),
-    }
-}
-
-/// Records how a tracked task's future ended when it is dropped: in the running
-/// scheduler's thread-local slot, or in its log. Nothing else runs here (see `tracking`).
-struct EndGuard {
-    log: Arc<EndLog>,
-    id: TaskId,
-    end: TaskEnd,
-}
-
-impl Drop for EndGuard {
-    fn drop(&mut self) {
-        #[cfg(feature = "std")]
-        if super::tracking::try_collect(&self.log, self.id, self.end) {
-            return; // the scheduler running this task collects its end itself
-        }
-        self.log.push(TaskEvent::Ended(self.id, self.end));
-    }
-}
-
-/// `future`, recording its end (completed, dropped or panicked) when it is dropped, which
-/// async-task does as soon as it completes, panics or is cancelled.
-fn tracked<F: Future>(future: F, log: Arc<EndLog>, id: TaskId) -> Tracked<F> {
-    Tracked {
-        future,
-        guard: EndGuard {
-            log,
-            id,
-            end: TaskEnd::Cancelled,
-        },
-    }
-}
-/// The future of a tracked task. Written by hand rather than as an `async fn`, whose state
-/// machine keeps its arguments and its locals apart: a smaller task, which matters when
-/// 100,000 of them are queued.
-struct Tracked<F> {
-    future: F,
-    guard: EndGuard,
-}
-
-impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
-
-    fn poll(
-        self: core::pin::Pin<&mut Self>,
-        cx: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<F::Output> {
-        // SAFETY: `future` is pinned structurally: it is never moved out of `Tracked`, and
-        // is dropped in place with it; `guard` is never pinned (it is `Unpin` and only
-        // written through `&mut`).
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `this.future` lives as long as the pinned `Tracked`.
-        let future = unsafe { core::pin::Pin::new_unchecked(&mut this.future) };
-        #[cfg(feature = "std")]
-        let poll = match std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| future.poll(cx)))
-        {
-            Ok(poll) => poll,
-            Err(panic) => {
-                this.guard.end = TaskEnd::Panicked;
-                std::panic::resume_unwind(panic)
-            }
-        };
-        #[cfg(not(feature = "std"))]
-        let poll = future.poll(cx);
-        if poll.is_ready() {
-            this.guard.end = TaskEnd::Completed;
-        }
-        poll
-    }
+    builder(metadata).spawn(move |_| future, schedule)
 }

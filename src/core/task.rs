@@ -1,15 +1,13 @@
 //! `Task<T>`: the handle to a spawned future's output.
 
-use core::fmt;
-use core::future::Future;
-use core::panic::Location;
-use core::pin::Pin;
-use core::task::{Context, Poll};
+use ::core::fmt;
+use ::core::future::Future;
+use ::core::panic::Location;
+use ::core::pin::Pin;
+use ::core::task::{Context, Poll};
 
-use alloc::sync::Arc;
-
-use super::tracking::{EndLog, GaveUp, TaskEvent};
-use super::{TaskId, TaskMetadata};
+use super::metadata::{TaskId, TaskMetadata};
+use super::tracking::{GaveUp, Watch};
 
 type RawTask<T> = async_task::FallibleTask<T, TaskMetadata>;
 
@@ -40,8 +38,8 @@ enum Inner<T> {
         task: RawTask<T>,
         id: TaskId,
         spawned_at: &'static Location<'static>,
-        /// The log of a scheduler that tracks its tasks: told when this handle gives up.
-        log: Option<Arc<EndLog>>,
+        /// What a scheduler that tracks its tasks is told (nothing in production builds).
+        watch: Watch,
     },
     /// Only while `detach` or `cancel` take the task apart.
     Taken,
@@ -51,16 +49,13 @@ enum Inner<T> {
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
-    pub(crate) fn spawned(
-        task: async_task::Task<T, TaskMetadata>,
-        log: Option<Arc<EndLog>>,
-    ) -> Self {
+    pub(crate) fn spawned(task: async_task::Task<T, TaskMetadata>, watch: Watch) -> Self {
         let meta = *task.metadata();
         Self(Inner::Spawned {
             task: task.fallible(),
             id: meta.id,
             spawned_at: meta.spawned_at,
-            log,
+            watch,
         })
     }
 
@@ -184,12 +179,11 @@ impl<T> Task<T> {
 
     /// Tells a tracking scheduler that this handle gives up on its unfinished task, once.
     fn tell_scheduler(&mut self, how: GaveUp) {
-        if let Inner::Spawned { task, id, log, .. } = &mut self.0 {
-            if let Some(log) = log.take() {
-                if !task.is_finished() {
-                    log.push(TaskEvent::GaveUp(*id, how));
-                }
-            }
+        if let Inner::Spawned {
+            task, id, watch, ..
+        } = &mut self.0
+        {
+            watch.gave_up(*id, how, || task.is_finished());
         }
     }
 
@@ -197,19 +191,13 @@ impl<T> Task<T> {
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         match &mut self.0 {
             Inner::Ready { value, .. } => Poll::Ready(value.take()),
-            Inner::Spawned { task, id, log, .. } => {
+            Inner::Spawned {
+                task, id, watch, ..
+            } => {
                 let poll = Pin::new(task).poll(cx);
-                #[cfg(feature = "std")]
-                if let (Poll::Pending, Some(log)) = (&poll, log) {
-                    // Where the caller waits, for the TestScheduler's stuck report.
-                    let awaited = super::tracking::Await {
-                        at: Location::caller(),
-                        on: *id,
-                    };
-                    super::tracking::note_await(log, awaited);
+                if poll.is_pending() {
+                    watch.note_pending(*id); // where the caller waits, for a stuck report
                 }
-                #[cfg(not(feature = "std"))]
-                let _ = (id, log);
                 poll
             }
             Inner::Taken => Poll::Ready(None),

@@ -9,7 +9,8 @@
 
 use alloc::sync::{Arc, Weak};
 
-use super::{Runnable, Scheduler, TaskLabel};
+use super::metadata::TaskLabel;
+use super::scheduler::{Runnable, Scheduler};
 
 /// The queue a backend's tasks push themselves into when they are woken, in place of the
 /// [`Scheduler`] itself (see [`Scheduler::task_queue`]).
@@ -23,14 +24,14 @@ use super::{Runnable, Scheduler, TaskLabel};
 /// ```
 /// use std::collections::VecDeque;
 /// use std::sync::{Arc, Mutex};
-/// use std::time::{Duration, Instant};
-/// use unified_scheduler::{Runnable, Scheduler, TaskQueue, Unparker};
+/// use std::time::Duration;
+/// use unified_scheduler::{Instant, Park, Runnable, Scheduler, TaskQueue, Unparker, Wake};
 ///
 /// /// What tasks hold: the queue, `None` once the scheduler is gone.
 /// struct Inner(Mutex<Option<VecDeque<Runnable>>>);
 ///
 /// impl TaskQueue for Inner {
-///     fn push(&self, runnable: Runnable, _yielded: bool) {
+///     fn push(&self, runnable: Runnable, _wake: Wake) {
 ///         let mut queue = self.0.lock().unwrap();
 ///         match queue.as_mut() {
 ///             Some(queue) => queue.push_back(runnable),
@@ -46,7 +47,7 @@ use super::{Runnable, Scheduler, TaskLabel};
 ///
 /// impl Scheduler for Fifo {
 ///     fn schedule(&self, runnable: Runnable) {
-///         self.0.push(runnable, false);
+///         self.0.push(runnable, Wake::Woken);
 ///     }
 ///     fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
 ///         Some(self.0.clone())
@@ -54,13 +55,13 @@ use super::{Runnable, Scheduler, TaskLabel};
 ///     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
 ///         self.schedule(runnable) // a toy: no timers
 ///     }
-///     fn park(&self, _timeout: Option<Duration>) -> bool {
+///     fn park(&self, _timeout: Option<Duration>) -> Park {
 ///         loop {
 ///             // Unlock before running: the task may wake itself into the queue.
 ///             let next = self.0.0.lock().unwrap().as_mut().and_then(|q| q.pop_front());
 ///             match next {
 ///                 Some(runnable) => runnable.run(),
-///                 None => return true,
+///                 None => return Park::Unparked,
 ///             };
 ///         }
 ///     }
@@ -95,19 +96,19 @@ use super::{Runnable, Scheduler, TaskLabel};
 pub trait TaskQueue: Send + Sync {
     /// Queues a woken task, as [`Scheduler::schedule`] would (or `schedule_foreground` for a
     /// foreground task, or `schedule_labeled` for a labeled one: see the runnable's
-    /// metadata). `yielded` is `true` when the task woke itself while it was running (it
-    /// yielded): a fair queue puts it behind the work already waiting.
+    /// metadata). [`Wake::Yielded`] says the task woke itself while it was running: a fair
+    /// queue puts it behind the work already waiting.
     ///
     /// ```
     /// use std::sync::Mutex;
-    /// use unified_scheduler::{Runnable, TaskId, TaskMetadata, TaskQueue};
+    /// use unified_scheduler::{Runnable, TaskId, TaskMetadata, TaskQueue, Wake};
     ///
     /// #[derive(Default)]
-    /// struct Recorder(Mutex<Vec<(Runnable, bool)>>);
+    /// struct Recorder(Mutex<Vec<(Runnable, Wake)>>);
     ///
     /// impl TaskQueue for Recorder {
-    ///     fn push(&self, runnable: Runnable, yielded: bool) {
-    ///         self.0.lock().unwrap().push((runnable, yielded));
+    ///     fn push(&self, runnable: Runnable, wake: Wake) {
+    ///         self.0.lock().unwrap().push((runnable, wake));
     ///     }
     /// }
     ///
@@ -116,13 +117,44 @@ pub trait TaskQueue: Send + Sync {
     /// let (runnable, task) = async_task::Builder::new()
     ///     .metadata(metadata)
     ///     .spawn(|_| async { 1 }, |_| {});
-    /// queue.push(runnable, false);
-    /// let (runnable, yielded) = queue.0.lock().unwrap().pop().unwrap();
-    /// assert!(!yielded);
+    /// queue.push(runnable, Wake::Woken);
+    /// let (runnable, wake) = queue.0.lock().unwrap().pop().unwrap();
+    /// assert_eq!(wake, Wake::Woken);
     /// runnable.run();
     /// assert!(task.is_finished());
     /// ```
-    fn push(&self, runnable: Runnable, yielded: bool);
+    fn push(&self, runnable: Runnable, wake: Wake);
+}
+
+/// Why a task is being queued: how [`TaskQueue::push`] tells a fresh wake from a yield.
+///
+/// ```
+/// use unified_scheduler::Wake;
+/// assert_eq!(Wake::from_woken_while_running(true), Wake::Yielded);
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Something else woke the task (a timer, a channel, another task), or it is new.
+    Woken,
+    /// The task woke itself while it was running: it yielded, and a fair queue puts it
+    /// behind the work already waiting.
+    Yielded,
+}
+
+impl Wake {
+    /// From async-task's `ScheduleInfo::woken_while_running`.
+    ///
+    /// ```
+    /// use unified_scheduler::Wake;
+    /// assert_eq!(Wake::from_woken_while_running(false), Wake::Woken);
+    /// ```
+    pub const fn from_woken_while_running(woken_while_running: bool) -> Self {
+        if woken_while_running {
+            Self::Yielded
+        } else {
+            Self::Woken
+        }
+    }
 }
 
 /// What a spawned task holds to reach its scheduler on every wake.
@@ -145,9 +177,9 @@ impl Home {
     /// Sends a woken background task home. With no scheduler left, dropping the runnable
     /// cancels the task.
     #[inline]
-    pub(super) fn send(&self, runnable: Runnable, yielded: bool) {
+    pub(super) fn send(&self, runnable: Runnable, wake: Wake) {
         match self {
-            Self::Queue(queue) => queue.push(runnable, yielded),
+            Self::Queue(queue) => queue.push(runnable, wake),
             Self::Scheduler(weak) => {
                 if let Some(scheduler) = weak.upgrade() {
                     let label = runnable.metadata().label;
@@ -162,7 +194,7 @@ impl Home {
     /// dropped (see `ThreadBound`), and the awaiter still hears of the cancellation.
     pub(super) fn send_foreground(&self, runnable: Runnable) {
         match self {
-            Self::Queue(queue) => queue.push(runnable, false),
+            Self::Queue(queue) => queue.push(runnable, Wake::Woken),
             Self::Scheduler(weak) => match weak.upgrade() {
                 Some(scheduler) => scheduler.schedule_foreground(runnable),
                 None => drop(runnable),

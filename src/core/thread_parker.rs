@@ -3,9 +3,10 @@
 //! once never take each other's wakeups; `parking` keeps an unpark that comes before the
 //! park, so none is lost either.
 
-use core::time::Duration;
+use ::core::time::Duration;
 
-use super::Unparker;
+use super::scheduler::Park;
+use super::unparker::Unparker;
 
 std::thread_local! {
     static PARKER: (parking::Parker, parking::Unparker, Unparker) = {
@@ -15,21 +16,28 @@ std::thread_local! {
     };
 }
 
-/// Parks the calling thread until its unparker is used or `timeout` passes; `true` if it
-/// was unparked.
-pub(crate) fn park(timeout: Option<Duration>) -> bool {
+/// Parks the calling thread until its unparker is used or `timeout` passes.
+pub(crate) fn park(timeout: Option<Duration>) -> Park {
     PARKER.with(|(parker, _, _)| match timeout {
         None => {
             parker.park();
-            true
+            Park::Unparked
         }
-        Some(timeout) => parker.park_timeout(timeout),
+        Some(timeout) => unparked_if(parker.park_timeout(timeout)),
     })
 }
 
 /// Parks the calling thread until its unparker is used or `deadline` passes.
-pub(crate) fn park_deadline(deadline: std::time::Instant) -> bool {
-    PARKER.with(|(parker, _, _)| parker.park_deadline(deadline))
+pub(crate) fn park_deadline(deadline: std::time::Instant) -> Park {
+    PARKER.with(|(parker, _, _)| unparked_if(parker.park_deadline(deadline)))
+}
+
+fn unparked_if(unparked: bool) -> Park {
+    if unparked {
+        Park::Unparked
+    } else {
+        Park::TimedOut
+    }
 }
 
 /// The calling thread's unparker, as a `Waker`-backed [`Unparker`].

@@ -2,11 +2,22 @@
 //!
 //! # The contract every backend file follows
 //!
-//! A backend is one file (or one directory) that opens with *Implementation notes* and
-//! provides:
+//! A backend is one directory with one file set: `mod.rs` (the type, its `*Config`, the
+//! constructors, `impl Scheduler`, `Debug`, and *Implementation notes* at the top),
+//! `pool.rs`, `timers.rs`, `foreground.rs` and `shutdown.rs` (its `Drop`); an OS may add a
+//! file of its own (Windows: `window.rs`, the message window foreground work travels by).
+//! What every backend does the same way is written once, here: `main_thread.rs` (the main
+//! thread and its checks, `park`, the drop-not-forget rule, the failed-start panic) and
+//! `unwind.rs` (no panic ends a pool thread or unwinds into the OS). Each backend provides:
 //!
-//! - a public dispatcher type with `new()` (sensible defaults), a `*Config` for the knobs, and
-//!   `impl Scheduler`; `Debug` shows its queue lengths;
+//! - a public dispatcher type with the constructor trio `new()` (sensible defaults),
+//!   `with_config` and `try_with_config` (the OS error instead of a panic), a `*Config`
+//!   whose pool-size knob is `worker_threads` (tokio's name) on every backend, and
+//!   `impl Scheduler`; `Debug` shows its queue lengths. `Scheduler + Default + Debug + Send +
+//!   Sync` is checked at compile time (`follows_the_contract` below);
+//! - `run_until(future)`, one meaning everywhere: on the main thread, drive the main
+//!   thread's platform loop (everything it dispatches, foreground tasks included) until
+//!   `future` is ready;
 //! - **background work** on a pool of threads (`schedule`): a panicking task never kills a
 //!   thread of the pool (the panic reaches the task's awaiter), and idle threads sleep
 //!   instead of spinning;
@@ -39,8 +50,19 @@
 
 #[cfg(us_linux_calloop)]
 pub(crate) mod linux;
+mod main_thread;
+mod unwind;
 #[cfg(us_win_threadpool)]
 pub(crate) mod windows;
+
+/// The contract's bounds, checked at compile time for each backend
+/// (`const _: fn() = super::follows_the_contract::<TheDispatcher>;` in its `mod.rs`).
+#[allow(dead_code)] // only ever named, never called
+fn follows_the_contract<T>()
+where
+    T: crate::core::Scheduler + Default + ::core::fmt::Debug + Send + Sync,
+{
+}
 
 cfg_if::cfg_if! {
     if #[cfg(us_linux_calloop)] {

@@ -3,15 +3,15 @@
 //! Every choice comes from one ChaCha8 stream seeded with a `u64` (see `rng.rs`), so a seed
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
-//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `block.rs` and `block_on.rs`
+//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
 //! `runner.rs` and `watchdog.rs` (running a test body over seeds).
 
-mod block;
-#[cfg(feature = "std")]
-mod block_on;
 mod config;
+mod controls;
 mod delay;
+#[cfg(feature = "std")]
+mod drive;
 mod report;
 mod rng;
 #[cfg(feature = "std")]
@@ -22,6 +22,7 @@ mod tasks;
 #[cfg(feature = "std")]
 mod threads;
 mod trace;
+mod wait;
 #[cfg(feature = "std")]
 mod watchdog;
 
@@ -38,9 +39,9 @@ pub use delay::RandomDelay;
 pub use runner::SeedFailure;
 pub use tasks::LiveTask;
 
-use crate::Runnable;
-use crate::TaskLabel;
-use crate::core::Tracker;
+use crate::core::Runnable;
+use crate::core::TaskLabel;
+use crate::core::tracking::Tracker;
 use crate::sync::{Mutex, MutexGuard};
 use report::{FINAL_STRETCH, budget_report};
 use rng::SeededRng;
@@ -91,7 +92,7 @@ pub struct TestScheduler {
     block_depth: AtomicUsize,
     /// What `Scheduler::park` waits for without `std` (with `std`, each thread has its own).
     #[cfg(not(feature = "std"))]
-    unparked: Arc<block::WakeFlag>,
+    unparked: Arc<wait::WakeFlag>,
     #[cfg(feature = "std")]
     owner: threads::Owner,
     /// Wakes from other OS threads, reported on the test's thread.
@@ -198,7 +199,7 @@ impl TestScheduler {
             #[cfg(feature = "std")]
             block_depth: AtomicUsize::new(0),
             #[cfg(not(feature = "std"))]
-            unparked: Arc::new(block::WakeFlag::new()),
+            unparked: Arc::new(wait::WakeFlag::new()),
             #[cfg(feature = "std")]
             owner: threads::Owner::current(),
             #[cfg(feature = "std")]
@@ -345,18 +346,22 @@ impl TestScheduler {
     /// let scheduler: Arc<dyn Scheduler> = test.clone();
     /// let task = scheduler.spawn(async {});
     /// let id = task.id();
-    /// assert!(test.is_task_running(id));
+    /// assert!(test.is_live(id));
     /// test.run_until_parked();
-    /// assert!(!test.is_task_running(id));
+    /// assert!(!test.is_live(id));
     ///
     /// let waiting = scheduler.spawn(std::future::pending::<()>());
     /// let id = waiting.id();
     /// test.run_until_parked();
-    /// assert!(test.is_task_running(id));
+    /// assert!(test.is_live(id));
     /// drop(waiting);
-    /// assert!(!test.is_task_running(id));
+    /// assert!(!test.is_live(id));
     /// ```
-    pub fn is_task_running(&self, id: crate::TaskId) -> bool {
+    ///
+    /// Through an `Arc<dyn Scheduler>`, ask
+    /// [`is_task_running`](../unified_scheduler/trait.Scheduler.html#method.is_task_running),
+    /// which answers `None` on schedulers that do not track tasks.
+    pub fn is_live(&self, id: crate::core::TaskId) -> bool {
         self.lock().tasks.is_running(id)
     }
 
@@ -610,7 +615,8 @@ impl TestScheduler {
     /// takes the slot and applies the earlier end itself, so no end is ever lost.
     #[cfg(feature = "std")]
     fn run_runnable(&self, runnable: Runnable) {
-        if let Some((id, end)) = crate::core::run_collecting(self.tracker.log(), runnable) {
+        if let Some((id, end)) = crate::core::tracking::run_collecting(self.tracker.log(), runnable)
+        {
             let earlier = self
                 .pending_end
                 .swap(encode_end(id, end), Ordering::Relaxed);
@@ -701,23 +707,23 @@ impl Locked<'_> {
 
 /// A task end packed in a `u64` (never 0): the id, shifted, and the kind in the low bits.
 #[cfg(feature = "std")]
-fn encode_end(id: crate::TaskId, end: crate::core::TaskEnd) -> u64 {
+fn encode_end(id: crate::core::TaskId, end: crate::core::tracking::TaskEnd) -> u64 {
     let kind = match end {
-        crate::core::TaskEnd::Completed => 1,
-        crate::core::TaskEnd::Cancelled => 2,
-        crate::core::TaskEnd::Panicked => 3,
+        crate::core::tracking::TaskEnd::Completed => 1,
+        crate::core::tracking::TaskEnd::Cancelled => 2,
+        crate::core::tracking::TaskEnd::Panicked => 3,
     };
     (id.as_u64() << 2) | kind
 }
 
 #[cfg(feature = "std")]
-fn decode_end(packed: u64) -> (crate::TaskId, crate::core::TaskEnd) {
+fn decode_end(packed: u64) -> (crate::core::TaskId, crate::core::tracking::TaskEnd) {
     let end = match packed & 3 {
-        1 => crate::core::TaskEnd::Completed,
-        2 => crate::core::TaskEnd::Cancelled,
-        _ => crate::core::TaskEnd::Panicked,
+        1 => crate::core::tracking::TaskEnd::Completed,
+        2 => crate::core::tracking::TaskEnd::Cancelled,
+        _ => crate::core::tracking::TaskEnd::Panicked,
     };
-    let id = crate::TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
+    let id = crate::core::TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
     (id, end)
 }
 

@@ -10,8 +10,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::state::State;
 use super::tasks::LiveTask;
-use crate::TaskId;
-use crate::core::Await;
+use crate::core::TaskId;
+use crate::core::tracking::Await;
 
 /// A `block` in progress, as the stuck report describes it.
 pub(super) struct Blocked<'a> {

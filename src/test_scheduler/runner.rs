@@ -21,42 +21,9 @@ use std::panic;
 use super::trace::Recording;
 use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
-use crate::Scheduler;
+use crate::core::Scheduler;
 
 impl TestScheduler {
-    /// A [`BackgroundExecutor`](crate::BackgroundExecutor) over this scheduler.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use unified_scheduler::TestScheduler;
-    ///
-    /// let test = Arc::new(TestScheduler::new());
-    /// let task = test.background().spawn(async { 1 });
-    /// test.run_until_parked();
-    /// assert!(task.is_finished());
-    /// ```
-    pub fn background(self: &Arc<Self>) -> crate::BackgroundExecutor {
-        crate::BackgroundExecutor::new(self.clone())
-    }
-
-    /// A [`ForegroundExecutor`](crate::ForegroundExecutor) over this scheduler, for the
-    /// calling (main) thread.
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    /// use std::sync::Arc;
-    /// use unified_scheduler::TestScheduler;
-    ///
-    /// let test = Arc::new(TestScheduler::new());
-    /// let local = Rc::new(1);
-    /// let task = test.foreground().spawn(async move { *local });
-    /// test.run_until_parked();
-    /// assert!(task.is_finished());
-    /// ```
-    pub fn foreground(self: &Arc<Self>) -> crate::ForegroundExecutor {
-        crate::ForegroundExecutor::new(self.clone())
-    }
-
     /// Runs the async test `body` once, with seed 0 (or `SEED`).
     ///
     /// ```

@@ -1,11 +1,11 @@
 //! `impl Scheduler for TestScheduler`: queueing, virtual time and task tracking.
 
-use core::time::Duration;
+use ::core::time::Duration;
 
 use super::TestScheduler;
 use super::report::Blocked;
-use crate::core::Tracker;
-use crate::{Instant, Runnable, Scheduler, TaskId, TaskLabel, Unparker};
+use crate::core::tracking::Tracker;
+use crate::core::{Instant, Park, Runnable, Scheduler, TaskLabel, Unparker};
 
 impl TestScheduler {
     /// Queues a runnable the way every `schedule*` does: the task becomes live at its first
@@ -54,20 +54,23 @@ impl Scheduler for TestScheduler {
     }
 
     /// Runs tasks (moving virtual time) until the calling thread's unparker is used.
-    fn park(&self, timeout: Option<Duration>) -> bool {
+    fn park(&self, timeout: Option<Duration>) -> Park {
         let deadline = timeout.map(|timeout| self.lock().elapsed.saturating_add(timeout));
         #[cfg(feature = "std")]
         let flag = THREAD_FLAG.with(Clone::clone);
         #[cfg(not(feature = "std"))]
         let flag = self.unparked.clone();
-        self.run_until_woken(&flag, deadline, &mut None, &Blocked::parked())
+        match self.run_until_woken(&flag, deadline, &mut None, &Blocked::parked()) {
+            true => Park::Unparked,
+            false => Park::TimedOut,
+        }
     }
 
     /// The calling thread's unparker (without `std`, the scheduler's one).
     fn unparker(&self) -> Unparker {
         #[cfg(feature = "std")]
         {
-            THREAD_FLAG.with(super::block::WakeFlag::unparker)
+            THREAD_FLAG.with(super::wait::WakeFlag::unparker)
         }
         #[cfg(not(feature = "std"))]
         {
@@ -82,27 +85,17 @@ impl Scheduler for TestScheduler {
         }
         !self
             .running_background
-            .load(core::sync::atomic::Ordering::Relaxed)
+            .load(::core::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Virtual time: the clock starts at [`Instant::EPOCH`] and moves only when the
+    /// scheduler moves it, so every run of a seed sees the same instants.
     fn now(&self) -> Instant {
-        let elapsed = self.lock().elapsed;
-        #[cfg(feature = "std")]
-        {
-            self.owner.epoch_plus(elapsed)
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            Instant::from_epoch(elapsed)
-        }
+        Instant::from_epoch(self.lock().elapsed)
     }
 
     fn tracker(&self) -> Option<&Tracker> {
         Some(&self.tracker)
-    }
-
-    fn is_task_running(&self, id: TaskId) -> Option<bool> {
-        Some(TestScheduler::is_task_running(self, id))
     }
 
     fn num_cpus(&self) -> usize {
@@ -110,18 +103,18 @@ impl Scheduler for TestScheduler {
     }
 
     #[cfg(feature = "std")]
-    fn block_on(
+    fn drive(
         &self,
-        future: core::pin::Pin<&mut dyn core::future::Future<Output = ()>>,
+        future: ::core::pin::Pin<&mut dyn ::core::future::Future<Output = ()>>,
         timeout: Option<Duration>,
-    ) -> bool {
-        self.block_on_virtual(future, timeout)
+    ) -> crate::core::Driven {
+        self.drive_virtually(future, timeout)
     }
 }
 
 #[cfg(feature = "std")]
 std::thread_local! {
     /// What `park` on this thread waits for, and `unparker` sets.
-    static THREAD_FLAG: alloc::sync::Arc<super::block::WakeFlag> =
-        alloc::sync::Arc::new(super::block::WakeFlag::new());
+    static THREAD_FLAG: alloc::sync::Arc<super::wait::WakeFlag> =
+        alloc::sync::Arc::new(super::wait::WakeFlag::new());
 }

@@ -10,9 +10,9 @@ use super::config::TestSchedulerConfig;
 use super::rng::SeededRng;
 use super::tasks::{LiveTask, TaskTable};
 use super::trace::Trace;
-use crate::core::{TaskEnd, TaskEvent};
-use crate::timers::TimerHeap;
-use crate::{Runnable, TaskId, TaskLabel};
+use crate::core::tracking::{TaskEnd, TaskEvent};
+use crate::core::{Runnable, TaskId, TaskLabel};
+use crate::timer_heap::TimerHeap;
 
 pub(super) struct State {
     pub(super) config: TestSchedulerConfig,
@@ -139,14 +139,14 @@ impl State {
 
     /// Applies what the end log recorded, oldest first.
     #[inline]
-    pub(super) fn apply_log(&mut self, log: &crate::core::EndLog) {
+    pub(super) fn apply_log(&mut self, log: &crate::core::tracking::EndLog) {
         if log.has_events() {
             self.apply_events(log);
         }
     }
 
     #[inline(never)]
-    fn apply_events(&mut self, log: &crate::core::EndLog) {
+    fn apply_events(&mut self, log: &crate::core::tracking::EndLog) {
         log.drain_into(&mut self.events);
         let mut events = core::mem::take(&mut self.events);
         for event in events.drain(..) {

@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::panic::Location;
 
-use crate::core::{GaveUp, TaskEnd};
-use crate::{TaskId, TaskLabel, TaskMetadata};
+use crate::core::tracking::{GaveUp, TaskEnd};
+use crate::core::{TaskId, TaskLabel, TaskMetadata};
 
 /// A task that has been spawned and whose future has neither finished nor been dropped.
 ///

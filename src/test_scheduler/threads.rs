@@ -1,23 +1,21 @@
 //! The one thing a seed cannot decide: real OS threads. The `TestScheduler` belongs to the
-//! thread that made it (its main thread, with the epoch of its virtual clock); a wake that
+//! thread that made it (its main thread); a wake that
 //! comes from another OS thread makes the order depend on the OS, so unless parking is
 //! allowed it is reported as non-determinism, on the test's thread, at the next tick or when
 //! the seed ends (panicking on the foreign thread would hit the wrong thread).
 
+use ::core::sync::atomic::{AtomicBool, Ordering};
 use alloc::format;
 use alloc::string::String;
-use core::sync::atomic::{AtomicBool, Ordering};
-use core::time::Duration;
 use std::thread::{self, ThreadId};
 
-use crate::core::current_thread_id;
+use crate::core::thread_bound::current_thread_id;
 use crate::sync::Mutex;
 
-/// The thread a `TestScheduler` belongs to, and its clock's epoch.
+/// The thread a `TestScheduler` belongs to.
 pub(super) struct Owner {
     pub(super) thread: ThreadId,
     pub(super) name: String,
-    epoch: std::time::Instant,
 }
 
 impl Owner {
@@ -26,27 +24,12 @@ impl Owner {
         Self {
             thread: thread.id(),
             name: String::from(thread.name().unwrap_or("<unnamed>")),
-            epoch: std::time::Instant::now(),
         }
     }
 
     pub(super) fn is_current(&self) -> bool {
         current_thread_id() == self.thread
     }
-
-    /// The virtual instant `elapsed` after the epoch, saturating far in the future.
-    pub(super) fn epoch_plus(&self, elapsed: Duration) -> std::time::Instant {
-        self.epoch
-            .checked_add(elapsed)
-            .unwrap_or_else(|| far_future(self.epoch))
-    }
-}
-
-/// The latest instant we can represent past `from` (about 30 years on: far enough for any
-/// test, near enough for every platform's `Instant`).
-fn far_future(from: std::time::Instant) -> std::time::Instant {
-    from.checked_add(Duration::from_secs(60 * 60 * 24 * 365 * 30))
-        .unwrap_or(from)
 }
 
 /// Where reports of foreign-thread wakes wait for the test's thread; shared with the

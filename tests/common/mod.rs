@@ -8,7 +8,7 @@ pub use util::panic_message;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use unified_scheduler::{Runnable, Scheduler, TaskLabel, Unparker};
 
@@ -66,8 +66,9 @@ impl Scheduler for RecordingScheduler {
     fn schedule_after(&self, _delay: Duration, runnable: Runnable) {
         self.queue.lock().unwrap().push_back(runnable);
     }
-    fn park(&self, _timeout: Option<Duration>) -> bool {
-        self.run_all() > 0
+    fn park(&self, _timeout: Option<Duration>) -> unified_scheduler::Park {
+        self.run_all();
+        unified_scheduler::Park::Unparked // the queue ran dry: let `block` poll again
     }
     fn unparker(&self) -> Unparker {
         Unparker::from_waker(std::task::Waker::noop().clone())
@@ -75,8 +76,8 @@ impl Scheduler for RecordingScheduler {
     fn is_main_thread(&self) -> bool {
         false
     }
-    fn now(&self) -> Instant {
-        Instant::now()
+    fn now(&self) -> unified_scheduler::Instant {
+        unified_scheduler::Instant::now()
     }
 }
 

@@ -445,14 +445,16 @@ pub fn park_and_unpark(make: Factory<'_>) {
     let s = make();
     let unparker = s.unparker();
     unparker.unpark();
-    assert!(
+    assert_eq!(
         s.park(Some(LIMIT)),
+        unified_scheduler::Park::Unparked,
         "an earlier unpark must end the next park"
     );
     let unparker = s.unparker();
     let other = thread::spawn(move || unparker.unpark());
-    assert!(
+    assert_eq!(
         s.park(Some(LIMIT)),
+        unified_scheduler::Park::Unparked,
         "an unpark from another thread must end the park"
     );
     other.join().unwrap();
@@ -461,7 +463,11 @@ pub fn park_and_unpark(make: Factory<'_>) {
     let timed_out = thread::spawn(move || inner.park(Some(Duration::from_millis(5))))
         .join()
         .unwrap();
-    assert!(!timed_out, "park without unpark must time out");
+    assert_eq!(
+        timed_out,
+        unified_scheduler::Park::TimedOut,
+        "park without unpark must time out"
+    );
 }
 
 /// Dropping the scheduler with work pending cancels that work: awaiters get `None` from

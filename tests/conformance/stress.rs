@@ -299,7 +299,7 @@ pub fn shutdown_drops_every_future(
                     })
                 }
                 _ => {
-                    let deadline = s.now() + Duration::from_millis(1);
+                    let deadline = Instant::now() + Duration::from_millis(1); // real time
                     s.spawn(async move {
                         let _guard = guard;
                         while Instant::now() < deadline {

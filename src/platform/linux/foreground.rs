@@ -8,14 +8,13 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::io;
-use std::thread::ThreadId;
 
 use calloop::ping::{Ping, PingError, PingSource, make_ping};
 use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
 
-use crate::core::current_thread_id;
+use crate::core::Runnable;
+use crate::platform::main_thread::{MainThread, discard};
 use crate::sync::Mutex;
-use crate::{Runnable, Unparker};
 
 /// The queue both sides share.
 struct Queue {
@@ -27,14 +26,13 @@ struct Queue {
 /// The sending side, shared with every task.
 pub(super) struct Foreground {
     queue: Arc<Mutex<Queue>>,
-    /// Wakes the main thread when it is parked in `park`/`block`.
-    main_unparker: Unparker,
-    pub(super) main_thread: ThreadId,
+    /// Woken when it is parked in `park`/`block`.
+    pub(super) main: MainThread,
 }
 
 impl Foreground {
     /// A sender and its receiving queue; the calling thread is the main thread.
-    pub(super) fn new(main_unparker: Unparker) -> io::Result<(Self, MainQueue)> {
+    pub(super) fn new() -> io::Result<(Self, MainQueue)> {
         let (ping, source) = make_ping()?;
         let queue = Arc::new(Mutex::new(Queue {
             runnables: VecDeque::new(),
@@ -42,8 +40,7 @@ impl Foreground {
         }));
         let foreground = Self {
             queue: queue.clone(),
-            main_unparker,
-            main_thread: current_thread_id(),
+            main: MainThread::current(),
         };
         let main = MainQueue {
             queue,
@@ -59,15 +56,12 @@ impl Foreground {
         let mut queue = self.queue.lock();
         let Some(ping) = &queue.ping else {
             drop(queue);
-            // The dispatcher is gone: dropping cancels the task (off the main thread, its
-            // `!Send` future is leaked inside it, never dropped there).
-            drop(runnable);
-            return;
+            return discard([runnable]); // the dispatcher is gone
         };
         ping.ping();
         queue.runnables.push_back(runnable);
         drop(queue);
-        self.main_unparker.unpark();
+        self.main.unpark();
     }
 
     /// Stops sending: later `send`s cancel their task instead.

@@ -37,26 +37,27 @@
 
 mod foreground;
 mod pool;
+mod shutdown;
 mod timers;
 
+use ::core::fmt;
+use ::core::time::Duration;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
-use core::time::Duration;
 use std::io;
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use calloop::{LoopHandle, RegistrationToken};
 
 use self::foreground::{Foreground, ForegroundSource, MainQueue};
 use self::pool::{Deque, Pool, Role, Worker};
 use self::timers::Timers;
-use crate::core::{current_thread_id, thread_parker};
+use crate::core::thread_parker;
+use crate::core::{Instant, Park, Runnable, Scheduler, TaskQueue, Unparker, Wake};
+use crate::platform::main_thread::{self, ParkSteps};
 use crate::sync::Mutex;
-use crate::{Runnable, Scheduler, TaskQueue, Unparker};
 
 /// How many foreground runnables one `park` on the main thread runs before it returns, so a
 /// task that yields forever cannot keep `block` from polling its own future.
@@ -221,11 +222,28 @@ impl Shared {
 }
 
 impl TaskQueue for Shared {
-    fn push(&self, runnable: Runnable, yielded: bool) {
+    fn push(&self, runnable: Runnable, wake: Wake) {
         if runnable.metadata().foreground {
             self.foreground.send(runnable);
         } else {
-            self.pool.push(runnable, yielded);
+            self.pool.push(runnable, wake);
+        }
+    }
+}
+
+impl ParkSteps for LinuxDispatcher {
+    fn run_foreground_slice(&self) -> usize {
+        self.main.run(MAIN_BUDGET)
+    }
+
+    /// Hands this worker's role, queues included, to a new thread.
+    fn lend_pool_thread(&self) {
+        if let Some(role) = self.shared.pool.take_role() {
+            if let Err((role, _)) = self.shared.spawn_worker(role) {
+                // Shutting down, or out of threads: this thread stays the worker; its queued
+                // tasks go where the other workers find them.
+                self.shared.pool.put_back(role);
+            }
         }
     }
 }
@@ -269,11 +287,9 @@ impl LinuxDispatcher {
     /// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::with_config(config));
     /// assert_eq!(scheduler.num_cpus(), 1);
     /// ```
+    #[track_caller]
     pub fn with_config(config: LinuxDispatcherConfig) -> Self {
-        match Self::try_with_config(config) {
-            Ok(dispatcher) => dispatcher,
-            Err(error) => panic!("cannot start the LinuxDispatcher's threads: {error}"),
-        }
+        main_thread::started("LinuxDispatcher", Self::try_with_config(config))
     }
 
     /// A dispatcher with `config`, or the error from creating the event file descriptor
@@ -291,8 +307,7 @@ impl LinuxDispatcher {
         let parkers: Vec<(parking::Parker, parking::Unparker)> =
             (0..count).map(|_| parking::pair()).collect();
         let (timer_parker, timer_unparker) = parking::pair();
-        let main_unparker = thread_parker::unparker();
-        let (foreground, main) = Foreground::new(main_unparker)?;
+        let (foreground, main) = Foreground::new()?;
         let deques: Vec<Deque> = (0..count).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
             pool: Pool::new(&deques, parkers.iter().map(|(_, u)| u.clone()).collect()),
@@ -340,12 +355,11 @@ impl LinuxDispatcher {
     /// assert_eq!(dispatcher.run_until(task), "on main");
     /// ```
     #[track_caller]
-    pub fn run_until<F: core::future::Future>(&self, future: F) -> F::Output {
-        assert!(
-            self.is_main_thread(),
-            "LinuxDispatcher::run_until must be called on the main thread (the thread that \
-             created the dispatcher)"
-        );
+    pub fn run_until<F: ::core::future::Future>(&self, future: F) -> F::Output {
+        self.shared
+            .foreground
+            .main
+            .assert_current("LinuxDispatcher::run_until");
         (self as &dyn Scheduler).block(future)
     }
 
@@ -387,11 +401,10 @@ impl LinuxDispatcher {
         &self,
         handle: &LoopHandle<'_, Data>,
     ) -> calloop::Result<RegistrationToken> {
-        assert!(
-            self.is_main_thread(),
-            "LinuxDispatcher::insert_into must be called on the main thread (the thread that \
-             created the dispatcher)"
-        );
+        self.shared
+            .foreground
+            .main
+            .assert_current("LinuxDispatcher::insert_into");
         let source = ForegroundSource {
             main: self.main.clone(),
         };
@@ -403,7 +416,7 @@ impl LinuxDispatcher {
 
 impl Scheduler for LinuxDispatcher {
     fn schedule(&self, runnable: Runnable) {
-        self.shared.push(runnable, false);
+        self.shared.push(runnable, Wake::Woken);
     }
 
     fn schedule_foreground(&self, runnable: Runnable) {
@@ -418,22 +431,12 @@ impl Scheduler for LinuxDispatcher {
     }
 
     /// Parks the calling thread. On the main thread it first runs the foreground tasks that
-    /// are waiting (up to a budget) and returns `true` at once if it ran any; schedule of
+    /// are waiting (up to a budget) and returns at once if it ran any; schedule of
     /// foreground work unparks it. On a worker (a task called `block`) it first hands the
     /// worker's role, queues included, to a new thread, so the pool keeps all its workers
     /// while this thread waits.
-    fn park(&self, timeout: Option<Duration>) -> bool {
-        if self.is_main_thread() && self.main.run(MAIN_BUDGET) > 0 {
-            return true;
-        }
-        if let Some(role) = self.shared.pool.take_role() {
-            if let Err((role, _)) = self.shared.spawn_worker(role) {
-                // Shutting down, or out of threads: this thread stays the worker; its queued
-                // tasks go where the other workers find them.
-                self.shared.pool.put_back(role);
-            }
-        }
-        thread_parker::park(timeout)
+    fn park(&self, timeout: Option<Duration>) -> Park {
+        main_thread::park(&self.shared.foreground.main, self, timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.
@@ -442,7 +445,7 @@ impl Scheduler for LinuxDispatcher {
     }
 
     fn is_main_thread(&self) -> bool {
-        current_thread_id() == self.shared.foreground.main_thread
+        self.shared.foreground.main.is_current()
     }
 
     fn now(&self) -> Instant {
@@ -460,36 +463,6 @@ impl Scheduler for LinuxDispatcher {
     }
 }
 
-impl Drop for LinuxDispatcher {
-    fn drop(&mut self) {
-        let here = current_thread_id();
-        // 1. The timer thread runs no user code, so joining it cannot deadlock.
-        self.timers.stop();
-        if let Some(handle) = self.timer_thread.take() {
-            let _ = handle.join();
-        }
-        let mut dropped = self.timers.take_all();
-        // 2. Stop the pool and take its queues; wakes from now on cancel their task.
-        dropped.extend(self.shared.pool.shut_down());
-        self.shared.foreground.close();
-        // 3. Cancel the tasks that never ran before joining, so a worker blocked on one of
-        // them sees the cancellation and returns, and every awaiter hears of it. Off the main
-        // thread a foreground task's `!Send` future is leaked, not dropped (`ThreadBound`).
-        // A panicking destructor aborts the process here, as everywhere in async-task.
-        dropped.extend(self.main.drain());
-        drop(dropped);
-        // 4. Join the pool's threads; a worker dropping the dispatcher exits after its
-        // current task. No thread starts after this: `spawn_worker` checks the shutdown
-        // under the same lock.
-        let threads = core::mem::take(&mut *self.shared.threads.lock());
-        for handle in threads {
-            if handle.thread().id() != here {
-                let _ = handle.join();
-            }
-        }
-    }
-}
-
 impl fmt::Debug for LinuxDispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (queued, idle) = self.shared.pool.counts();
@@ -498,7 +471,9 @@ impl fmt::Debug for LinuxDispatcher {
             .field("idle_workers", &idle)
             .field("queued", &queued)
             .field("timers", &self.timers.len())
-            .field("main_thread", &self.shared.foreground.main_thread)
+            .field("main_thread", &self.shared.foreground.main.id())
             .finish_non_exhaustive()
     }
 }
+
+const _: fn() = super::follows_the_contract::<LinuxDispatcher>;

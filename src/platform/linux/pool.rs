@@ -39,18 +39,17 @@
 //!   global lock. Each worker drops what it still holds when it exits; pushes after the
 //!   shutdown drop their runnable (cancelling the task), on workers too.
 
+use ::core::cell::RefCell;
+use ::core::mem;
+use ::core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::cell::RefCell;
-use core::mem;
-use core::panic::AssertUnwindSafe;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::panic::catch_unwind;
 
 use crossbeam_deque::{Steal, Stealer};
 
-use crate::Runnable;
+use crate::core::{Runnable, Wake};
+use crate::platform::unwind::run_guarded;
 use crate::sync::Mutex;
 
 /// How many times in a row a worker may run its LIFO slot before it takes its deque's head.
@@ -178,8 +177,8 @@ impl Pool {
         self as *const Self as usize
     }
 
-    /// Queues a background runnable; `yielded` puts it behind the worker's other work.
-    pub(super) fn push(&self, runnable: Runnable, yielded: bool) {
+    /// Queues a background runnable; a yield puts it behind the worker's other work.
+    pub(super) fn push(&self, runnable: Runnable, wake: Wake) {
         let mut runnable = Some(runnable);
         if self.shutdown.load(Ordering::Acquire) {
             // `push_global` cancels it.
@@ -187,7 +186,7 @@ impl Pool {
         }
         let queued_locally = with_local(self.address(), |local| {
             let mut for_deque = runnable.take();
-            if !yielded {
+            if wake == Wake::Woken {
                 for_deque = mem::replace(&mut local.lifo, for_deque);
             }
             match for_deque {
@@ -357,7 +356,7 @@ impl<'a> Worker<'a> {
     /// until this thread hands its role on (it blocked in a task), then returns.
     pub(super) fn run(mut self) {
         while let Some(runnable) = self.next() {
-            let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+            run_guarded(runnable);
         }
         let left = LOCAL.with(|local| local.borrow_mut().take().map(|mut l| l.take_all()));
         // Outside the borrow: dropping a task may wake others, which come back to `push`.

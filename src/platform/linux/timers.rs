@@ -8,9 +8,9 @@ use core::time::Duration;
 use std::time::Instant;
 
 use super::Shared;
-use crate::Runnable;
+use crate::core::Runnable;
 use crate::sync::Mutex;
-use crate::timers::TimerHeap;
+use crate::timer_heap::TimerHeap;
 
 pub(super) struct Timers {
     state: Mutex<State>,

@@ -12,9 +12,10 @@ use windows_sys::Win32::UI::WindowsAndMessaging::{
 };
 
 use super::Shared;
-use super::unwind::run_guarded;
 use super::window::{CONTINUE_TIMER, MSG_WAKE, window_message};
-use crate::Runnable;
+use crate::core::Runnable;
+use crate::platform::main_thread::discard;
+use crate::platform::unwind::run_guarded;
 
 /// The main thread's queue of foreground runnables.
 pub(super) struct MainQueue {
@@ -41,10 +42,7 @@ impl Shared {
         let mut main = self.main.lock();
         if main.shutdown {
             drop(main);
-            // A wake after shutdown (through the task queue): cancel the task. Off the main
-            // thread its `!Send` future is leaked inside it, never dropped here.
-            drop(runnable);
-            return;
+            return discard([runnable]); // a wake after shutdown, through the task queue
         }
         main.queue.push_back(runnable);
         let post = !mem::replace(&mut main.posted, true);
@@ -52,7 +50,7 @@ impl Shared {
         if post {
             self.post_wake();
         }
-        self.main_unparker.unpark();
+        self.main_thread.unpark();
     }
 
     /// Posts the wake message; if that fails (the queue is full, the thread is gone), the

@@ -15,7 +15,7 @@
 //!   one and submits one simple callback with `TrySubmitThreadpoolCallback` and a
 //!   `TP_CALLBACK_ENVIRON_V3` (normal callback priority; by default a private pool of
 //!   `max(cpus, 2)` threads, all started up front like the `LinuxDispatcher`'s workers, or the
-//!   process-wide pool, see [`WindowsDispatcherConfig::max_threads`]). A callback takes one
+//!   process-wide pool, see [`WindowsDispatcherConfig::worker_threads`]). A callback takes one
 //!   runnable off the queue and runs it. Keeping the runnables in our queue (not in the callback's
 //!   context) is what lets shutdown cancel queued tasks, and makes a failed submission harmless.
 //! - **Submission failure: adopt, else retry.** `TrySubmitThreadpoolCallback` fails only when the
@@ -62,7 +62,7 @@
 //!   as that task's poll lasts, and submits one more callback so the pool starts a thread for
 //!   the waiting work (on the process-wide pool the submission alone grows it). However many
 //!   tasks block at once, the work they wait for still runs.
-//! - **Panics** ([`unwind`]). Tasks are spawned with async-task's `propagate_panic`, so a task's
+//! - **Panics** (`platform/unwind.rs`). Tasks are spawned with async-task's `propagate_panic`, so a task's
 //!   panic is caught and handed to its awaiter; we also catch around every `run`. A destructor
 //!   that panics while async-task drops a future aborts, as in async-task itself. Every
 //!   `extern "system"` callback body runs under `catch_unwind` and aborts the process with a
@@ -88,24 +88,23 @@ mod foreground;
 mod pool;
 mod shutdown;
 mod timers;
-mod unwind;
 mod window;
 
+use ::core::fmt;
+use ::core::future::Future;
+use ::core::pin::pin;
+use ::core::time::Duration;
 use alloc::sync::Arc;
-use core::fmt;
-use core::future::Future;
-use core::pin::pin;
-use core::time::Duration;
 use std::io;
 use std::sync::Condvar;
-use std::thread::{self, ThreadId};
-use std::time::Instant;
+use std::thread;
 
 use windows_sys::Win32::System::Threading::{CloseThreadpool, PTP_POOL};
 
-use crate::core::{current_thread_id, thread_parker};
+use crate::core::thread_parker;
+use crate::core::{Instant, Park, Runnable, Scheduler, TaskQueue, Unparker, Wake};
+use crate::platform::main_thread::{self, MainThread, ParkSteps};
 use crate::sync::Mutex;
-use crate::{Runnable, Scheduler, TaskQueue, Unparker};
 
 use self::foreground::MainQueue;
 use self::pool::{CallbackEnv, Pool};
@@ -119,9 +118,9 @@ use self::window::{WindowHandle, window_class};
 /// use unified_scheduler::WindowsDispatcherConfig;
 ///
 /// let config = WindowsDispatcherConfig::default()
-///     .max_threads(2)
+///     .worker_threads(2)
 ///     .time_slice(Duration::from_millis(5));
-/// assert_eq!(config.max_threads, Some(2));
+/// assert_eq!(config.worker_threads, Some(2));
 /// assert_eq!(config.time_slice, Duration::from_millis(5));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +134,7 @@ pub struct WindowsDispatcherConfig {
     /// `None`: they run on the process-wide Windows thread pool, shared with the rest of the
     /// process. Windows grows that pool as it sees fit (Wine creates a thread whenever all
     /// are busy), so tasks that keep rescheduling themselves may spread over many threads.
-    pub max_threads: Option<usize>,
+    pub worker_threads: Option<usize>,
     /// How long one window message may run foreground work before it yields to the other
     /// messages of the main thread (it runs at least one runnable). The default is 10 ms.
     pub time_slice: Duration,
@@ -149,13 +148,13 @@ impl Default for WindowsDispatcherConfig {
     /// use unified_scheduler::WindowsDispatcherConfig;
     ///
     /// let config = WindowsDispatcherConfig::default();
-    /// assert!(config.max_threads.unwrap() >= 2);
+    /// assert!(config.worker_threads.unwrap() >= 2);
     /// assert_eq!(config.time_slice, Duration::from_millis(10));
     /// ```
     fn default() -> Self {
         let cpus = thread::available_parallelism().map_or(1, |n| n.get());
         Self {
-            max_threads: Some(cpus.max(2)),
+            worker_threads: Some(cpus.max(2)),
             time_slice: Duration::from_millis(10),
         }
     }
@@ -166,11 +165,11 @@ impl WindowsDispatcherConfig {
     ///
     /// ```
     /// use unified_scheduler::WindowsDispatcherConfig;
-    /// assert_eq!(WindowsDispatcherConfig::default().max_threads(1).max_threads, Some(1));
+    /// assert_eq!(WindowsDispatcherConfig::default().worker_threads(1).worker_threads, Some(1));
     /// ```
     #[must_use]
-    pub fn max_threads(mut self, count: usize) -> Self {
-        self.max_threads = Some(count);
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count);
         self
     }
 
@@ -178,11 +177,11 @@ impl WindowsDispatcherConfig {
     ///
     /// ```
     /// use unified_scheduler::WindowsDispatcherConfig;
-    /// assert_eq!(WindowsDispatcherConfig::default().process_pool().max_threads, None);
+    /// assert_eq!(WindowsDispatcherConfig::default().process_pool().worker_threads, None);
     /// ```
     #[must_use]
     pub fn process_pool(mut self) -> Self {
-        self.max_threads = None;
+        self.worker_threads = None;
         self
     }
 
@@ -228,7 +227,6 @@ pub struct WindowsDispatcher {
     shared: Arc<Shared>,
     /// Handed to every task as its `TaskQueue`.
     inbox: Arc<Inbox>,
-    main_thread: ThreadId,
     /// The private pool (0 when the config asked for the process-wide pool).
     private_pool: PTP_POOL,
 }
@@ -244,7 +242,8 @@ struct Shared {
     /// The message-only window, owned by the main thread.
     hwnd: WindowHandle,
     /// Wakes the main thread when it is parked in `park`/`block`.
-    main_unparker: Unparker,
+    /// The thread that created the dispatcher; woken when foreground work arrives.
+    main_thread: MainThread,
     time_slice: Duration,
     threads: usize,
 }
@@ -255,12 +254,23 @@ struct Shared {
 struct Inbox(Arc<Shared>);
 
 impl TaskQueue for Inbox {
-    fn push(&self, runnable: Runnable, _yielded: bool) {
+    fn push(&self, runnable: Runnable, _wake: Wake) {
         if runnable.metadata().foreground {
             self.0.send_foreground(runnable);
         } else {
             self.0.push(runnable);
         }
+    }
+}
+
+impl ParkSteps for WindowsDispatcher {
+    fn run_foreground_slice(&self) -> usize {
+        self.shared.run_main_slice()
+    }
+
+    /// Raises the private pool's thread limit while this pool thread's task blocks.
+    fn lend_pool_thread(&self) {
+        self.shared.begin_blocking();
     }
 }
 
@@ -306,15 +316,13 @@ impl WindowsDispatcher {
     /// use std::sync::Arc;
     /// use unified_scheduler::{Scheduler, WindowsDispatcher, WindowsDispatcherConfig};
     ///
-    /// let config = WindowsDispatcherConfig::default().max_threads(1);
+    /// let config = WindowsDispatcherConfig::default().worker_threads(1);
     /// let scheduler: Arc<dyn Scheduler> = Arc::new(WindowsDispatcher::with_config(config));
     /// assert_eq!(scheduler.num_cpus(), 1);
     /// ```
+    #[track_caller]
     pub fn with_config(config: WindowsDispatcherConfig) -> Self {
-        match Self::try_with_config(config) {
-            Ok(dispatcher) => dispatcher,
-            Err(error) => panic!("cannot start the WindowsDispatcher: {error}"),
-        }
+        main_thread::started("WindowsDispatcher", Self::try_with_config(config))
     }
 
     /// A dispatcher with `config`, or the OS error from creating its window or its private
@@ -329,7 +337,7 @@ impl WindowsDispatcher {
     /// ```
     pub fn try_with_config(config: WindowsDispatcherConfig) -> io::Result<Self> {
         let (class, _) = window_class()?;
-        let (env, private_pool, threads) = pool::callback_env(config.max_threads)?;
+        let (env, private_pool, threads) = pool::callback_env(config.worker_threads)?;
         let hwnd = match window::create(class) {
             Ok(hwnd) => hwnd,
             Err(error) => {
@@ -347,7 +355,7 @@ impl WindowsDispatcher {
             timers: Mutex::new(Timers::new()),
             main: Mutex::new(MainQueue::new()),
             hwnd,
-            main_unparker: thread_parker::unparker(),
+            main_thread: MainThread::current(),
             time_slice: config.time_slice,
             threads,
         });
@@ -355,7 +363,6 @@ impl WindowsDispatcher {
         Ok(Self {
             inbox: Arc::new(Inbox(shared.clone())),
             shared,
-            main_thread: current_thread_id(),
             private_pool,
         })
     }
@@ -385,11 +392,9 @@ impl WindowsDispatcher {
     /// ```
     #[track_caller]
     pub fn run_until<F: Future>(&self, future: F) -> F::Output {
-        assert!(
-            self.is_main_thread(),
-            "WindowsDispatcher::run_until must be called on the main thread (the thread that \
-             created the dispatcher)"
-        );
+        self.shared
+            .main_thread
+            .assert_current("WindowsDispatcher::run_until");
         window::run_message_loop(self.shared.hwnd, pin!(future))
     }
 
@@ -423,11 +428,9 @@ impl WindowsDispatcher {
     /// ```
     #[track_caller]
     pub fn pump_pending(&self) -> usize {
-        assert!(
-            self.is_main_thread(),
-            "WindowsDispatcher::pump_pending must be called on the main thread (the thread \
-             that created the dispatcher)"
-        );
+        self.shared
+            .main_thread
+            .assert_current("WindowsDispatcher::pump_pending");
         self.shared.run_main_slice()
     }
 }
@@ -457,12 +460,8 @@ impl Scheduler for WindowsDispatcher {
     /// foreground work unparks it. On a pool thread (a task called `block`) the pool is
     /// first lent one more thread for as long as the task blocks, so blocked tasks never
     /// starve the work they wait for.
-    fn park(&self, timeout: Option<Duration>) -> bool {
-        if self.is_main_thread() && self.shared.run_main_slice() > 0 {
-            return true;
-        }
-        self.shared.begin_blocking();
-        thread_parker::park(timeout)
+    fn park(&self, timeout: Option<Duration>) -> Park {
+        main_thread::park(&self.shared.main_thread, self, timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.
@@ -471,7 +470,7 @@ impl Scheduler for WindowsDispatcher {
     }
 
     fn is_main_thread(&self) -> bool {
-        current_thread_id() == self.main_thread
+        self.shared.main_thread.is_current()
     }
 
     fn now(&self) -> Instant {
@@ -506,7 +505,9 @@ impl fmt::Debug for WindowsDispatcher {
             .field("running", &running)
             .field("foreground_queued", &foreground)
             .field("timers", &timers)
-            .field("main_thread", &self.main_thread)
+            .field("main_thread", &self.shared.main_thread.id())
             .finish_non_exhaustive()
     }
 }
+
+const _: fn() = super::follows_the_contract::<WindowsDispatcher>;

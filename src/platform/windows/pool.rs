@@ -21,8 +21,8 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::Shared;
-use super::unwind::{no_unwind, run_guarded};
-use crate::Runnable;
+use crate::core::Runnable;
+use crate::platform::unwind::{no_unwind, run_guarded};
 
 /// Our FIFO queue of background runnables and the callbacks counted against it.
 pub(super) struct Pool {
@@ -69,10 +69,10 @@ std::thread_local! {
     static BLOCKING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The callback environment for [`max_threads`](super::WindowsDispatcherConfig::max_threads),
+/// The callback environment for [`worker_threads`](super::WindowsDispatcherConfig::worker_threads),
 /// the private pool it binds (0 for the process-wide pool) and the pool's thread count.
 pub(super) fn callback_env(
-    max_threads: Option<usize>,
+    worker_threads: Option<usize>,
 ) -> io::Result<(CallbackEnv, PTP_POOL, usize)> {
     let mut env = TP_CALLBACK_ENVIRON_V3 {
         Version: 3,
@@ -80,7 +80,7 @@ pub(super) fn callback_env(
         Size: mem::size_of::<TP_CALLBACK_ENVIRON_V3>() as u32,
         ..TP_CALLBACK_ENVIRON_V3::default()
     };
-    let (private_pool, threads) = match max_threads {
+    let (private_pool, threads) = match worker_threads {
         None => (0, thread::available_parallelism().map_or(1, |n| n.get())),
         Some(max) => {
             let max = max.clamp(1, u32::MAX as usize);

@@ -19,14 +19,14 @@ use super::WindowsDispatcher;
 use super::pool::{Pool, RUNNING_FOR};
 use super::timers::ArmedTimer;
 use super::window::{MSG_CLOSE, window_message};
-use crate::Runnable;
-use crate::core::current_thread_id;
+use crate::core::Runnable;
+use crate::platform::main_thread::discard;
 use crate::sync::MutexGuard;
 
 impl Drop for WindowsDispatcher {
     fn drop(&mut self) {
         let shared = &self.shared;
-        let on_main = current_thread_id() == self.main_thread;
+        let on_main = shared.main_thread.is_current();
         // 1. Timers: no callback hands anything over from now on.
         let (armed, mut dropped) = {
             let mut timers = shared.timers.lock();
@@ -62,8 +62,8 @@ impl Drop for WindowsDispatcher {
             main.shutdown = true;
             mem::take(&mut main.queue)
         };
-        drop(dropped);
-        drop(foreground);
+        discard(dropped);
+        discard(foreground);
         // 4. Wait for callbacks running our runnables, except our own caller's.
         let own = RUNNING_FOR.with(|running| ptr::eq(running.get(), Arc::as_ptr(shared)));
         let mut pool: MutexGuard<'_, Pool> = shared.pool.lock();

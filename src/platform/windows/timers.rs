@@ -18,9 +18,9 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::Shared;
-use super::unwind::no_unwind;
-use crate::Runnable;
-use crate::timers::TimerHeap;
+use crate::core::Runnable;
+use crate::platform::unwind::no_unwind;
+use crate::timer_heap::TimerHeap;
 
 /// The timers of one dispatcher: the runnables by deadline and the pool timers armed for
 /// them.

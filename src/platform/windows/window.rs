@@ -25,7 +25,7 @@ use windows_sys::Win32::UI::WindowsAndMessaging::{
 };
 
 use super::Shared;
-use super::unwind::no_unwind;
+use crate::platform::unwind::no_unwind;
 
 /// `wParam` of the dispatcher's window message: run queued foreground work.
 pub(super) const MSG_WAKE: WPARAM = 0;

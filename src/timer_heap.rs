@@ -5,7 +5,7 @@ use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 
-use crate::Runnable;
+use crate::core::Runnable;
 
 /// Runnables waiting for a deadline of type `D` (an `Instant`, or virtual time).
 pub(crate) struct TimerHeap<D> {

@@ -1,6 +1,6 @@
 //! Waiting under virtual time: run tasks until a flag is set, jump the clock to the next
 //! timer, and fail loudly (saying what every task is doing) instead of hanging when nothing
-//! can progress. `Scheduler::park` waits here; so does `block` (see `block_on`).
+//! can progress. `Scheduler::park` waits here; so does `block` (see `drive`).
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +9,7 @@ use core::time::Duration;
 
 use super::TestScheduler;
 use super::report::{Blocked, stuck_report};
-use crate::Unparker;
+use crate::core::Unparker;
 
 /// What a blocking loop waits for: a flag set by the blocked future's waker (or the
 /// unparker), plus, with `std`, a real unpark of the blocking thread in case it is parked
@@ -20,7 +20,7 @@ pub(super) struct WakeFlag {
     thread: parking::Unparker,
     /// Reports uses of the waker off the blocking thread as non-determinism.
     #[cfg(feature = "std")]
-    pub(super) watch: Option<super::block_on::Watch>,
+    pub(super) watch: Option<super::drive::Watch>,
 }
 
 impl WakeFlag {
@@ -158,13 +158,14 @@ impl TestScheduler {
             if state.config.allow_parking {
                 // Wait for a real wake, for as long (in real time) as the timeout has left.
                 let left = deadline.map(|deadline| deadline.saturating_sub(state.elapsed));
-                let me = crate::core::current_thread_id();
+                let me = crate::core::thread_bound::current_thread_id();
                 state
                     .parked
                     .push((me, crate::core::thread_parker::raw_unparker()));
                 drop(state);
                 let unparked = woken.is_set()
-                    || self.parked_for_real(|| crate::core::thread_parker::park(left));
+                    || self.parked_for_real(|| crate::core::thread_parker::park(left))
+                        == crate::core::Park::Unparked;
                 let mut state = self.lock();
                 state.parked.retain(|(thread, _)| *thread != me);
                 if !unparked && !woken.is_set() {

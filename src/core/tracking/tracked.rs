@@ -1,28 +1,13 @@
-//! How a scheduler that follows its tasks (the `TestScheduler`) numbers them and hears how
-//! they end, without ever running its own code, or anyone's, inside a task's destructor.
-//!
-//! A tracking scheduler owns a [`Tracker`] and hands it out through `Scheduler::tracker`.
-//! The spawn helpers number the task from it and wrap the future so that, when async-task
-//! drops the future (it completed, panicked or was cancelled), a guard records the end in
-//! the tracker's [`EndLog`]; a dropped or cancelled `Task` handle records a notice there too.
-//! Both are plain pushes into a lock of this module: async-task drops futures under an
-//! abort-on-panic guard, so nothing overridable, nothing that blocks, and no scheduler's
-//! `Drop` may run there. The scheduler drains the log whenever it takes its own lock.
-//!
-//! With `std` there is also a fast path for the common case: the end happens inside
-//! `Runnable::run`, called by the very scheduler that wants to hear of it. That scheduler
-//! runs the runnable through `run_collecting`, and the end comes back through a
-//! thread-local slot instead of the log's lock. The slot names the log by address and the
-//! task by id; an end that matches neither takes the log. The address cannot be reused
-//! while the task's guard lives (it holds the log).
-
+use ::core::future::Future;
+use ::core::panic::Location;
+use ::core::pin::Pin;
+use ::core::sync::atomic::{AtomicBool, Ordering};
+use ::core::task::{Context, Poll};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::panic::Location;
-use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::TaskId;
-use super::metadata::IdCounter;
+use crate::core::metadata::{IdCounter, TaskId};
+use crate::core::scheduler::Scheduler;
 use crate::sync::Mutex;
 
 /// How a task's future ended.
@@ -73,13 +58,11 @@ impl EndLog {
 
     /// Whether something may have been recorded since the last drain.
     #[inline]
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn has_events(&self) -> bool {
         self.pending.load(Ordering::Relaxed)
     }
 
     /// Moves the recorded events, oldest first, to the end of `into`.
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn drain_into(&self, into: &mut Vec<TaskEvent>) {
         if self.pending.swap(false, Ordering::Acquire) {
             into.append(&mut self.events.lock());
@@ -100,7 +83,6 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // only the TestScheduler
     pub(crate) fn new() -> Self {
         Self {
             ids: IdCounter::new(),
@@ -118,8 +100,8 @@ impl Tracker {
     }
 }
 
-impl core::fmt::Debug for Tracker {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl ::core::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Tracker").finish_non_exhaustive()
     }
 }
@@ -134,10 +116,10 @@ pub(crate) struct Await {
 
 #[cfg(feature = "std")]
 mod slot {
-    use core::cell::Cell;
+    use ::core::cell::Cell;
 
     use super::{Await, EndLog, TaskEnd, TaskId};
-    use crate::Runnable;
+    use crate::core::scheduler::Runnable;
 
     /// The task the thread is running for a tracking scheduler right now, and its end.
     #[derive(Copy, Clone)]
@@ -161,13 +143,12 @@ mod slot {
             Cell::new(Slot { log: core::ptr::null(), running: None, ended: None })
         };
         static POLLING: Cell<Polling> = const {
-            Cell::new(Polling { log: core::ptr::null(), awaited: None })
+            Cell::new(Polling { log: ::core::ptr::null(), awaited: None })
         };
     }
 
     /// Puts back what a `Cell` held when dropped, even on unwinding: nested runs (a task
     /// blocking on another task) save and restore, so each run sees only its own.
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
 
     impl<T: Copy + 'static> Drop for Restore<T> {
@@ -178,7 +159,6 @@ mod slot {
 
     /// Runs `runnable` for the scheduler whose log is `log`; how its task ended, if it ended
     /// during this run.
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Option<(TaskId, TaskEnd)> {
         let running = Some(runnable.metadata().id);
         let outer = SLOT.replace(Slot {
@@ -195,7 +175,6 @@ mod slot {
 
     /// Runs `poll` (a poll of a blocked future) for the scheduler whose log is `log`; the
     /// last `Task` of that scheduler it awaited without result, if any.
-    #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn poll_collecting(log: &EndLog, poll: impl FnOnce()) -> Option<Await> {
         let outer = POLLING.replace(Polling {
             log: log.address(),
@@ -238,4 +217,117 @@ mod slot {
 }
 
 #[cfg(feature = "std")]
-pub(crate) use slot::{note_await, poll_collecting, run_collecting, try_collect};
+use slot::{note_await, try_collect};
+#[cfg(feature = "std")]
+pub(crate) use slot::{poll_collecting, run_collecting};
+
+/// What a spawned task's handle keeps of its scheduler's tracking: the log to tell when it
+/// gives up, if the scheduler tracks tasks.
+pub(crate) struct Watch(Option<Arc<EndLog>>);
+
+/// The id of a new task, and its watch: numbered by the scheduler's tracker if it has one.
+#[inline]
+pub(crate) fn register(scheduler: &dyn Scheduler) -> (TaskId, Watch) {
+    match scheduler.tracker() {
+        Some(tracker) => (tracker.next_id(), Watch(Some(tracker.log().clone()))),
+        None => (TaskId::next_global(), Watch(None)),
+    }
+}
+
+impl Watch {
+    /// The future to spawn for `future`: one that records its end if the task is tracked.
+    /// One type whether or not it is, so each future type is compiled into one task.
+    #[inline]
+    pub(crate) fn wrap<F: Future>(&self, future: F, id: TaskId) -> Tracked<F> {
+        Tracked {
+            future,
+            guard: self.0.as_ref().map(|log| EndGuard {
+                log: log.clone(),
+                id,
+                end: TaskEnd::Cancelled,
+            }),
+        }
+    }
+
+    /// Tells the scheduler, once, that the handle of task `id` gives up on it unfinished.
+    pub(crate) fn gave_up(&mut self, id: TaskId, how: GaveUp, finished: impl FnOnce() -> bool) {
+        if let Some(log) = self.0.take() {
+            if !finished() {
+                log.push(TaskEvent::GaveUp(id, how));
+            }
+        }
+    }
+
+    /// Notes where the caller awaits task `on` without result, for the stuck report.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn note_pending(&self, on: TaskId) {
+        #[cfg(feature = "std")]
+        if let Some(log) = &self.0 {
+            let at = Location::caller();
+            note_await(log, Await { at, on });
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = on;
+    }
+}
+
+/// Records how a tracked task's future ended when it is dropped: in the running
+/// scheduler's thread-local slot, or in its log. Nothing else runs here (see the module
+/// docs).
+struct EndGuard {
+    log: Arc<EndLog>,
+    id: TaskId,
+    end: TaskEnd,
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        if try_collect(&self.log, self.id, self.end) {
+            return; // the scheduler running this task collects its end itself
+        }
+        self.log.push(TaskEvent::Ended(self.id, self.end));
+    }
+}
+
+/// The future of a spawned task: `future`, and for a tracked task the guard that records
+/// its end (completed, dropped or panicked) when async-task drops it, which it does as soon
+/// as the future completes, panics or is cancelled. Written by hand rather than as an
+/// `async fn`, whose state machine keeps its arguments and its locals apart: a smaller
+/// task, which matters when 100,000 of them are queued.
+pub(crate) struct Tracked<F> {
+    future: F,
+    guard: Option<EndGuard>,
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is pinned structurally: it is never moved out of `Tracked`, and
+        // is dropped in place with it; `guard` is never pinned (it is `Unpin` and only
+        // written through `&mut`).
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` lives as long as the pinned `Tracked`.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let Some(guard) = &mut this.guard else {
+            return future.poll(cx);
+        };
+        #[cfg(feature = "std")]
+        let poll =
+            match std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| future.poll(cx))) {
+                Ok(poll) => poll,
+                Err(panic) => {
+                    guard.end = TaskEnd::Panicked;
+                    std::panic::resume_unwind(panic)
+                }
+            };
+        #[cfg(not(feature = "std"))]
+        let poll = future.poll(cx);
+        if poll.is_ready() {
+            guard.end = TaskEnd::Completed;
+        }
+        poll
+    }
+}

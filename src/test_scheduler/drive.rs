@@ -1,16 +1,17 @@
-//! `Scheduler::block_on` under virtual time (with `std`): poll the blocked future, let the
-//! seed run other tasks between two polls, then wait for a wake (`block.rs`). The blocked
+//! `Scheduler::drive` under virtual time (with `std`): poll the blocked future, let the
+//! seed run other tasks between two polls, then wait for a wake (`wait.rs`). The blocked
 //! future's waker reports being woken or dropped on another OS thread.
 
+use ::core::future::Future;
+use ::core::pin::Pin;
+use ::core::task::{Context, Poll};
+use ::core::time::Duration;
 use alloc::sync::Arc;
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use core::time::Duration;
 
 use super::TestScheduler;
-use super::block::{Budget, WakeFlag, spend, waker};
 use super::report::Blocked;
+use super::wait::{Budget, WakeFlag, spend, waker};
+use crate::core::Driven;
 
 /// Which thread the blocked future belongs to, and where to report uses of its waker.
 pub(super) struct Watch {
@@ -44,16 +45,16 @@ impl WakeFlag {
 }
 
 impl TestScheduler {
-    /// `Scheduler::block_on` under virtual time. Between two polls of the future the seed
+    /// `Scheduler::drive` under virtual time. Between two polls of the future the seed
     /// decides how many tasks run (each coin flip that comes up heads runs one), so a future
     /// that wakes itself still lets the world move and races the tasks like any task; then
     /// it waits for a wake with `run_until_woken`. A timeout gives a tick budget drawn from
     /// `block_tick_range`, spent by every tick and by every poll after the first.
-    pub(super) fn block_on_virtual(
+    pub(super) fn drive_virtually(
         &self,
         mut future: Pin<&mut dyn Future<Output = ()>>,
         timeout: Option<Duration>,
-    ) -> bool {
+    ) -> Driven {
         let woken = Arc::new(WakeFlag::for_block(self));
         let waker = waker(woken.clone());
         let mut cx = Context::from_waker(&waker);
@@ -70,19 +71,19 @@ impl TestScheduler {
         let mut first = true;
         loop {
             if !core::mem::take(&mut first) && !spend(&mut budget) {
-                return false;
+                return Driven::TimedOut;
             }
             if self
                 .poll_blocked(future.as_mut(), &mut cx, &mut blocked)
                 .is_ready()
             {
-                return true;
+                return Driven::Ready;
             }
             if !self.let_tasks_run(&mut budget) {
-                return false;
+                return Driven::TimedOut;
             }
             if !self.run_until_woken(&woken, deadline, &mut budget, &blocked) {
-                return false;
+                return Driven::TimedOut;
             }
         }
     }
@@ -121,7 +122,7 @@ impl TestScheduler {
     ) -> Poll<()> {
         self.progress();
         let mut poll = Poll::Pending;
-        blocked.awaited = crate::core::poll_collecting(self.tracker.log(), || {
+        blocked.awaited = crate::core::tracking::poll_collecting(self.tracker.log(), || {
             poll = future.poll(cx);
         });
         poll

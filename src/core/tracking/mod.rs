@@ -1,0 +1,33 @@
+//! How a scheduler that follows its tasks (the `TestScheduler`) numbers them and hears how
+//! they end, without ever running its own code, or anyone's, inside a task's destructor.
+//!
+//! A tracking scheduler owns a `Tracker` and hands it out through `Scheduler::tracker`.
+//! The spawn helpers number the task from it and wrap the future so that, when async-task
+//! drops the future (it completed, panicked or was cancelled), a guard records the end in
+//! the tracker's `EndLog`; a dropped or cancelled `Task` handle records a notice there too.
+//! Both are plain pushes into a lock of this module: async-task drops futures under an
+//! abort-on-panic guard, so nothing overridable, nothing that blocks, and no scheduler's
+//! `Drop` may run there. The scheduler drains the log whenever it takes its own lock.
+//!
+//! With `std` there is also a fast path for the common case: the end happens inside
+//! `Runnable::run`, called by the very scheduler that wants to hear of it. That scheduler
+//! runs the runnable through `run_collecting`, and the end comes back through a
+//! thread-local slot instead of the log's lock. The slot names the log by address and the
+//! task by id; an end that matches neither takes the log. The address cannot be reused
+//! while the task's guard lives (it holds the log).
+
+//!
+//! Without the `test-scheduler` feature no scheduler can track tasks, so `untracked.rs`
+//! stands in with the same names: a watch of zero size and futures spawned as they are.
+//! A production build compiles none of the machinery above; with the feature on, every
+//! future type is still compiled into one task type, tracked or not.
+
+#[cfg(feature = "test-scheduler")]
+mod tracked;
+#[cfg(not(feature = "test-scheduler"))]
+mod untracked;
+
+#[cfg(feature = "test-scheduler")]
+pub(crate) use tracked::*;
+#[cfg(not(feature = "test-scheduler"))]
+pub(crate) use untracked::*;
