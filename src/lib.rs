@@ -1,5 +1,72 @@
-#![doc = include_str!("../README.md")]
+//! One object-safe [`Scheduler`] trait for async Rust: the same code spawns, sleeps and
+//! blocks on a production dispatcher and on the deterministic `TestScheduler`, which
+//! runs tasks in a seeded random order on virtual time and names the seed that fails.
+//!
+//! # Where everything is
+//!
+//! | what | item | file |
+//! |------|------|------|
+//! | the trait every backend implements | [`Scheduler`], [`Runnable`] | `src/core/scheduler.rs` |
+//! | the helpers on `Arc<dyn Scheduler>` | `spawn`, `spawn_labeled`, `spawn_foreground`, `timer`, `downcast_ref`; `block`, `block_with_timeout` (std) | `src/core/spawn.rs`, `src/core/block.rs` |
+//! | a spawned task | [`Task`], [`FallibleTask`], [`TaskId`], [`TaskLabel`], [`TaskMetadata`] | `src/core/task.rs`, `src/core/metadata.rs` |
+//! | time and blocking | [`Instant`], [`Park`], [`Driven`], [`Unparker`], [`TaskQueue`] + [`Wake`] | `src/core/` |
+//! | GPUI-style handles | `BackgroundExecutor`, `ForegroundExecutor` (std) | `src/executor.rs` |
+//! | a scheduler you drive by hand | `QueueScheduler` (std) | `src/queue.rs` |
+//! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`) | `src/platform/` |
+//! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
+//!
+//! Features: `std` (default), `test-scheduler`, `cloud-session` (reserved), and one per
+//! backend: `linux-calloop`, `gcd` (reserved), `win-threadpool`. A backend feature builds
+//! only on its OS; elsewhere build.rs warns and builds nothing. Without `std` the core
+//! needs only `alloc`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use unified_scheduler::{QueueScheduler, Scheduler};
+//!
+//! let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+//! let a = scheduler.spawn(async { 20 });
+//! let b = scheduler.spawn(async { 22 });
+//! assert_eq!(scheduler.block(async { a.await + b.await }), 42);
+//! ```
+//!
+//! # Your first test
+//!
+//! Write the code under test against `Arc<dyn Scheduler>`. In the test, hand it a
+//! `TestScheduler` and run the body over many seeds: each seed is one interleaving of the
+//! tasks, on virtual time, so `timer(Duration::from_secs(3600))` takes no real time. A
+//! failing seed fails the test with the seed and the one-line command that replays it
+//! (`SEED=n cargo test ...`); `ITERATIONS=k` runs more seeds.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//! use unified_scheduler::{Scheduler, TestScheduler};
+//!
+//! /// The code under test: a cache that fills itself after a (slow) fetch.
+//! async fn cached_fetch(scheduler: Arc<dyn Scheduler>, cache: Arc<Mutex<Option<u32>>>) -> u32 {
+//!     if let Some(hit) = *cache.lock().unwrap() {
+//!         return hit;
+//!     }
+//!     scheduler.timer(Duration::from_secs(1)).await; // the network, on virtual time
+//!     *cache.lock().unwrap() = Some(7);
+//!     7
+//! }
+//!
+//! TestScheduler::many(50, |test| async move {
+//!     let scheduler: Arc<dyn Scheduler> = test.clone();
+//!     let cache = Arc::new(Mutex::new(None));
+//!     let first = scheduler.spawn(cached_fetch(scheduler.clone(), cache.clone()));
+//!     let second = scheduler.spawn(cached_fetch(scheduler.clone(), cache.clone()));
+//!     assert_eq!(first.await + second.await, 14);
+//!     assert_eq!(*cache.lock().unwrap(), Some(7));
+//! });
+//! ```
+//!
+//! `examples/find_the_race.rs` goes further: it finds a lost update, replays it, and checks
+//! the fix.
 #![no_std]
+#![doc(test(attr(deny(warnings))))]
 // Keep std out of the portable core (tests, examples and benches may use std freely).
 #![warn(
     clippy::std_instead_of_core,
@@ -46,3 +113,8 @@ pub use crate::test_scheduler::SeedFailure;
 pub use crate::test_scheduler::{
     LiveTask, RandomDelay, TestRng, TestScheduler, TestSchedulerConfig,
 };
+
+/// The README's examples, run as doc-tests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

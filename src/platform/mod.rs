@@ -72,9 +72,8 @@ cfg_if::cfg_if! {
     }
 }
 
-/// The production dispatcher of the target OS: [`LinuxDispatcher`](crate::LinuxDispatcher)
-/// on Linux and the BSDs (feature `linux-calloop`),
-/// [`WindowsDispatcher`](crate::WindowsDispatcher) on Windows (feature `win-threadpool`).
+/// The production dispatcher of the target OS: `LinuxDispatcher` on Linux and the BSDs
+/// (feature `linux-calloop`), `WindowsDispatcher` on Windows (feature `win-threadpool`).
 ///
 /// Name this type, not the OS's, and the same code builds on every OS whose backend feature
 /// is on: enable each backend for its own target, e.g.

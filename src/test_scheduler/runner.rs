@@ -67,7 +67,6 @@ impl TestScheduler {
     /// command that replays it, and its panic goes on.
     ///
     /// ```
-    /// use std::sync::Arc;
     /// use std::sync::atomic::{AtomicU64, Ordering};
     /// use unified_scheduler::TestScheduler;
     ///
