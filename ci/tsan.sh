@@ -6,7 +6,7 @@
 # TSan needs every crate instrumented, std included, hence nightly + -Zbuild-std (rust-src);
 # an instrumented std also builds with cfg(sanitize = "thread"), which swaps the fences TSan
 # cannot see (Arc's drop) for acquire loads. TSan does not model atomic::fence at all, so the
-# SeqCst fence pairing in Pool::notify/Pool::park is not checked here (miri in .ci/run models
+# SeqCst fence pairing in Pool::notify/Pool::park is not checked here (ci/miri.sh models
 # fences); what TSan checks is every plain access to data shared between threads.
 # Any TSan report fails the run (halt_on_error + non-zero exitcode). ci/tsan.supp may only hold
 # documented false positives in third-party code; never suppress this crate's own code.

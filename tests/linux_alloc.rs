@@ -1,6 +1,16 @@
 //! Spawning a trivial task on the `LinuxDispatcher` costs exactly one allocation: the task
 //! itself (future, output and schedule closure in one block). Queueing it allocates nothing
 //! once the queue has grown.
+//!
+//! Linux and the BSDs only (the backend's OSes), so `--all-features` builds elsewhere.
+#![cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

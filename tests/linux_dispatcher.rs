@@ -1,6 +1,16 @@
 //! The conformance suite stamped for the `LinuxDispatcher` (with the multi-threaded
 //! properties and the reliability stress tests), plus its own behaviour: worker count,
 //! calloop integration, `run_until`.
+//!
+//! Linux and the BSDs only (the backend's OSes), so `--all-features` builds elsewhere.
+#![cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
 
 mod conformance;
 

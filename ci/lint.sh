@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# clippy on every target of the host build (lib, tests, benches, examples) with warnings as
+# errors, and rustfmt's check. The other OSes' clippy runs live in ci/wine.sh and ci/apple.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup component add clippy rustfmt
+cargo clippy --all-features --all-targets -- -D warnings
+cargo fmt --check
