@@ -1,9 +1,9 @@
 //! A min-heap of timers: O(log n) insert and pop, due in deadline order, ties in the order
 //! they were scheduled.
 
+use ::core::cmp::{Ordering, Reverse};
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
-use core::cmp::{Ordering, Reverse};
 
 use crate::core::Runnable;
 
@@ -87,7 +87,7 @@ impl<D: Ord + Copy> TimerHeap<D> {
     /// the caller decides where the removed ones are dropped. O(n).
     #[cfg_attr(not(feature = "test-scheduler"), allow(dead_code))] // the TestScheduler's
     pub(crate) fn extract(&mut self, mut remove: impl FnMut(&Runnable) -> bool) -> Vec<Runnable> {
-        let (removed, kept): (Vec<_>, Vec<_>) = core::mem::take(&mut self.heap)
+        let (removed, kept): (Vec<_>, Vec<_>) = ::core::mem::take(&mut self.heap)
             .into_vec()
             .into_iter()
             .partition(|Reverse(entry)| remove(&entry.runnable));

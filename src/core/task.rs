@@ -133,7 +133,7 @@ impl<T> Task<T> {
     /// assert!(ran.load(Ordering::SeqCst));
     /// ```
     pub fn detach(mut self) {
-        if let Inner::Spawned { task, .. } = core::mem::replace(&mut self.0, Inner::Taken) {
+        if let Inner::Spawned { task, .. } = ::core::mem::replace(&mut self.0, Inner::Taken) {
             task.detach();
         }
     }
@@ -153,7 +153,7 @@ impl<T> Task<T> {
     /// ```
     pub async fn cancel(mut self) -> Option<T> {
         self.tell_scheduler(GaveUp::Cancelled);
-        match core::mem::replace(&mut self.0, Inner::Taken) {
+        match ::core::mem::replace(&mut self.0, Inner::Taken) {
             Inner::Ready { value, .. } => value,
             Inner::Spawned { task, .. } => task.cancel().await,
             Inner::Taken => None,

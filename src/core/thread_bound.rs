@@ -11,10 +11,10 @@
 //! hears of it); only the future inside is leaked when the drop happens on another thread.
 //! Nothing forgets a runnable.
 
-use core::future::Future;
-use core::mem::ManuallyDrop;
-use core::pin::Pin;
-use core::task::{Context, Poll};
+use ::core::future::Future;
+use ::core::mem::ManuallyDrop;
+use ::core::pin::Pin;
+use ::core::task::{Context, Poll};
 use std::thread::{self, ThreadId};
 
 use super::TaskMetadata;

@@ -169,7 +169,7 @@ mod clock {
         /// let start = Instant::now();
         /// assert!(start.elapsed() <= Instant::now() - start + start.elapsed());
         /// ```
-        pub fn elapsed(self) -> core::time::Duration {
+        pub fn elapsed(self) -> ::core::time::Duration {
             Self::now().saturating_duration_since(self)
         }
 

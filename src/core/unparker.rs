@@ -1,7 +1,7 @@
 //! `Unparker`: the handle that ends a [`Scheduler::park`](crate::Scheduler::park).
 
-use core::fmt;
-use core::task::Waker;
+use ::core::fmt;
+use ::core::task::Waker;
 
 /// Wakes a thread (or a scheduler loop) blocked in [`Scheduler::park`](crate::Scheduler::park).
 ///

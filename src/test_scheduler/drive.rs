@@ -70,7 +70,7 @@ impl TestScheduler {
         let mut blocked = self.enter_block();
         let mut first = true;
         loop {
-            if !core::mem::take(&mut first) && !spend(&mut budget) {
+            if !::core::mem::take(&mut first) && !spend(&mut budget) {
                 return Driven::TimedOut;
             }
             if self

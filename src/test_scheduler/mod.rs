@@ -26,12 +26,12 @@ mod wait;
 #[cfg(feature = "std")]
 mod watchdog;
 
+use ::core::fmt;
+use ::core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use ::core::time::Duration;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use core::time::Duration;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
@@ -80,7 +80,7 @@ pub struct TestScheduler {
     /// The end of the task `run_next` ran last, not yet applied to the task table (0: none).
     /// Only `std` builds collect ends this way (32-bit embedded targets lack 64-bit atomics).
     #[cfg(feature = "std")]
-    pending_end: core::sync::atomic::AtomicU64,
+    pending_end: ::core::sync::atomic::AtomicU64,
     /// Steps started and blocked futures polled: what the runner's watchdog watches (only a
     /// change matters, so it may wrap).
     progress: AtomicUsize,
@@ -192,7 +192,7 @@ impl TestScheduler {
             tracker: Tracker::new(),
             running_background: AtomicBool::new(false),
             #[cfg(feature = "std")]
-            pending_end: core::sync::atomic::AtomicU64::new(0),
+            pending_end: ::core::sync::atomic::AtomicU64::new(0),
             progress: AtomicUsize::new(0),
             #[cfg(feature = "std")]
             parked_for_real: AtomicUsize::new(0),
@@ -668,14 +668,14 @@ impl TestScheduler {
 /// after it is released, since dropping a task may wake its awaiter, which schedules.
 struct Locked<'a>(Option<MutexGuard<'a, State>>);
 
-impl core::ops::Deref for Locked<'_> {
+impl ::core::ops::Deref for Locked<'_> {
     type Target = State;
     fn deref(&self) -> &State {
         self.0.as_ref().expect("held until dropped")
     }
 }
 
-impl core::ops::DerefMut for Locked<'_> {
+impl ::core::ops::DerefMut for Locked<'_> {
     fn deref_mut(&mut self) -> &mut State {
         self.0.as_mut().expect("held until dropped")
     }
@@ -698,7 +698,7 @@ impl Locked<'_> {
     #[cold]
     fn drop_discarded(&mut self) {
         if let Some(mut state) = self.0.take() {
-            let discarded = core::mem::take(&mut state.discarded);
+            let discarded = ::core::mem::take(&mut state.discarded);
             drop(state);
             drop(discarded);
         }

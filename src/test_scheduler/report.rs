@@ -1,12 +1,12 @@
 //! What the `TestScheduler` says when a test cannot go on: a stuck `block` (who waits, on
 //! what, what every task is doing and how the others ended) and a spent step budget.
 
+use ::core::fmt::Write;
+use ::core::panic::Location;
+use ::core::sync::atomic::{AtomicUsize, Ordering};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write;
-use core::panic::Location;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::state::State;
 use super::tasks::LiveTask;

@@ -8,14 +8,14 @@
 //! runs until the scheduler parks (a detached task's late panic fails the seed), a report
 //! of a foreign-thread wake still waiting is raised, and what is left is cancelled.
 
+use ::core::any::Any;
+use ::core::future::Future;
+use ::core::panic::{AssertUnwindSafe, Location};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
-use core::future::Future;
-use core::panic::{AssertUnwindSafe, Location};
 use std::panic;
 
 use super::trace::Recording;
@@ -304,8 +304,8 @@ impl SeedFailure {
     }
 }
 
-impl core::fmt::Debug for SeedFailure {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl ::core::fmt::Debug for SeedFailure {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("SeedFailure")
             .field("seed", &self.seed)
             .field("replay_command", &self.replay_command)
@@ -359,7 +359,7 @@ impl SeedRun<'_> {
         let (divergence, panicked, live, recording) = {
             let mut state = test.lock();
             let divergence = state.trace.finish();
-            let recording = core::mem::replace(&mut state.trace.recording, Recording::Off);
+            let recording = ::core::mem::replace(&mut state.trace.recording, Recording::Off);
             let live: Vec<LiveTask> = state.tasks.live().collect();
             (
                 divergence,

@@ -1,10 +1,10 @@
 //! What the `TestScheduler` keeps behind its lock: the queues, the virtual clock, the task
 //! table, and the one policy that picks the next runnable.
 
+use ::core::time::Duration;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::time::Duration;
 
 use super::config::TestSchedulerConfig;
 use super::rng::SeededRng;
@@ -148,7 +148,7 @@ impl State {
     #[inline(never)]
     fn apply_events(&mut self, log: &crate::core::tracking::EndLog) {
         log.drain_into(&mut self.events);
-        let mut events = core::mem::take(&mut self.events);
+        let mut events = ::core::mem::take(&mut self.events);
         for event in events.drain(..) {
             match event {
                 TaskEvent::Ended(id, end) => self.task_ended(id, end),

@@ -1,10 +1,10 @@
 //! Which tasks are alive, and how the others ended: O(1) per spawn and per end, in spawn
 //! order, with memory that follows the number of live tasks, not the number ever spawned.
 
+use ::core::fmt;
+use ::core::panic::Location;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::fmt;
-use core::panic::Location;
 
 use crate::core::tracking::{GaveUp, TaskEnd};
 use crate::core::{TaskId, TaskLabel, TaskMetadata};
@@ -187,7 +187,7 @@ impl TaskTable {
                 let Some(slot) = self.states.get_mut(index) else {
                     return; // never seen: not ours, or scheduled from afar just now
                 };
-                let was = core::mem::replace(slot, Slot::Ended);
+                let was = ::core::mem::replace(slot, Slot::Ended);
                 if was == Slot::Ended {
                     return;
                 }

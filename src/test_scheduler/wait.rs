@@ -2,10 +2,10 @@
 //! timer, and fail loudly (saying what every task is doing) instead of hanging when nothing
 //! can progress. `Scheduler::park` waits here; so does `block` (see `drive`).
 
+use ::core::sync::atomic::{AtomicBool, Ordering};
+use ::core::task::Waker;
+use ::core::time::Duration;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, Ordering};
-use core::task::Waker;
-use core::time::Duration;
 
 use super::TestScheduler;
 use super::report::{Blocked, stuck_report};
@@ -59,7 +59,7 @@ impl WakeFlag {
 /// waking it) can be checked against the blocking thread too.
 #[cfg(feature = "std")]
 pub(super) fn waker(flag: Arc<WakeFlag>) -> Waker {
-    use core::task::{RawWaker, RawWakerVTable};
+    use ::core::task::{RawWaker, RawWakerVTable};
 
     static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
 

@@ -140,7 +140,7 @@ mod slot {
 
     std::thread_local! {
         static SLOT: Cell<Slot> = const {
-            Cell::new(Slot { log: core::ptr::null(), running: None, ended: None })
+            Cell::new(Slot { log: ::core::ptr::null(), running: None, ended: None })
         };
         static POLLING: Cell<Polling> = const {
             Cell::new(Polling { log: ::core::ptr::null(), awaited: None })

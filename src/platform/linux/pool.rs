@@ -101,7 +101,7 @@ impl Role {
 
     fn take_all(&mut self) -> Vec<Runnable> {
         let mut all: Vec<Runnable> = self.lifo.take().into_iter().collect();
-        all.extend(core::iter::from_fn(|| self.deque.pop()));
+        all.extend(::core::iter::from_fn(|| self.deque.pop()));
         all
     }
 }
@@ -198,7 +198,7 @@ impl Pool {
             }
         });
         match (queued_locally, runnable) {
-            (_, Some(runnable)) => self.push_global(core::iter::once(runnable)),
+            (_, Some(runnable)) => self.push_global(::core::iter::once(runnable)),
             (Some(true), None) => self.notify(),
             _ => {}
         }

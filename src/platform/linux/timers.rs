@@ -3,8 +3,8 @@
 //! global queue (or, for foreground tasks, to the main thread); a new timer wakes the thread only if it is due before the thread would wake anyway.
 //! Fired runnables never run on the timer thread, so a long task cannot delay another timer.
 
+use ::core::time::Duration;
 use alloc::vec::Vec;
-use core::time::Duration;
 use std::time::Instant;
 
 use super::Shared;

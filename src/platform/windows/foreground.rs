@@ -3,8 +3,8 @@
 //! the main thread's other messages get their turn (a continuation waits behind input and
 //! paint through a window timer).
 
+use ::core::mem;
 use alloc::collections::VecDeque;
-use core::mem;
 use std::time::Instant;
 
 use windows_sys::Win32::UI::WindowsAndMessaging::{

@@ -4,13 +4,13 @@
 //! that runs them. The runnables stay in our queue, not in the callbacks' contexts, so that
 //! shutdown can take and cancel them.
 
+use ::core::cell::Cell;
+use ::core::ffi::c_void;
+use ::core::mem;
+use ::core::ptr;
+use ::core::time::Duration;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::cell::Cell;
-use core::ffi::c_void;
-use core::mem;
-use core::ptr;
-use core::time::Duration;
 use std::io;
 use std::thread;
 

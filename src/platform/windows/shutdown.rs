@@ -3,11 +3,11 @@
 //! task's future is leaked inside its cancelled task), wait for the callbacks still running
 //! ours, then release the window and the private pool. The steps and their order are the ones in the implementation notes.
 
+use ::core::mem;
+use ::core::ptr;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::mem;
-use core::ptr;
 use std::sync::PoisonError;
 
 use windows_sys::Win32::System::Threading::{

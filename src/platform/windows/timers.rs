@@ -3,12 +3,12 @@
 //! to the main thread, the rest to the pool) in deadline order, under the heap's lock, or
 //! re-arms itself if it fired early on our clock.
 
+use ::core::ffi::c_void;
+use ::core::time::Duration;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::ffi::c_void;
-use core::time::Duration;
 use std::thread;
 use std::time::Instant;
 
