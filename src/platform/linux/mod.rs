@@ -248,44 +248,27 @@ impl ParkSteps for LinuxDispatcher {
     }
 }
 
-impl Default for LinuxDispatcher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl LinuxDispatcher {
-    /// A dispatcher with the default config; the calling thread becomes its main thread.
-    ///
-    /// # Panics
-    ///
-    /// If the threads or the main loop's event file descriptor cannot be created; see
-    /// [`try_with_config`](LinuxDispatcher::try_with_config).
+    /// [`with_config`](Self::with_config) with the default config (see
+    /// [`PlatformDispatcher`](crate::PlatformDispatcher) for what every dispatcher offers).
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use unified_scheduler::{LinuxDispatcher, Scheduler};
-    ///
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::new());
-    /// assert!(scheduler.is_main_thread());
+    /// let dispatcher = unified_scheduler::LinuxDispatcher::new();
+    /// assert!(format!("{dispatcher:?}").contains("idle_workers"));
     /// ```
     pub fn new() -> Self {
         Self::with_config(LinuxDispatcherConfig::default())
     }
 
-    /// A dispatcher with `config`; the calling thread becomes its main thread.
-    ///
-    /// # Panics
-    ///
-    /// If the threads or the main loop's event file descriptor cannot be created.
+    /// [`try_with_config`](Self::try_with_config), panicking with the OS error if the
+    /// worker threads or the main loop's event file descriptor cannot be created.
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig, Scheduler};
+    /// use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig};
     ///
-    /// let config = LinuxDispatcherConfig::default().worker_threads(1);
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(LinuxDispatcher::with_config(config));
-    /// assert_eq!(scheduler.num_cpus(), 1);
+    /// let config = LinuxDispatcherConfig::default().thread_name("indexer");
+    /// let dispatcher = LinuxDispatcher::with_config(config);
+    /// # drop(dispatcher);
     /// ```
     #[track_caller]
     pub fn with_config(config: LinuxDispatcherConfig) -> Self {
@@ -477,3 +460,15 @@ impl fmt::Debug for LinuxDispatcher {
 }
 
 const _: fn() = super::follows_the_contract::<LinuxDispatcher>;
+
+/// The same as [`LinuxDispatcher::new`].
+///
+/// ```
+/// let dispatcher = unified_scheduler::LinuxDispatcher::default();
+/// # drop(dispatcher);
+/// ```
+impl Default for LinuxDispatcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -274,51 +274,26 @@ impl ParkSteps for WindowsDispatcher {
     }
 }
 
-impl Default for WindowsDispatcher {
-    /// The same as [`WindowsDispatcher::new`].
-    ///
-    /// ```
-    /// use unified_scheduler::WindowsDispatcher;
-    /// let dispatcher = WindowsDispatcher::default();
-    /// # drop(dispatcher);
-    /// ```
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl WindowsDispatcher {
-    /// A dispatcher with the default config; the calling thread becomes its main thread.
-    ///
-    /// # Panics
-    ///
-    /// If the window cannot be created; see
-    /// [`try_with_config`](WindowsDispatcher::try_with_config).
+    /// [`with_config`](Self::with_config) with the default config (see
+    /// [`PlatformDispatcher`](crate::PlatformDispatcher) for what every dispatcher offers).
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use unified_scheduler::{Scheduler, WindowsDispatcher};
-    ///
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(WindowsDispatcher::new());
-    /// assert!(scheduler.is_main_thread());
+    /// let dispatcher = unified_scheduler::WindowsDispatcher::new();
+    /// assert!(format!("{dispatcher:?}").contains("private_pool: true"));
     /// ```
     pub fn new() -> Self {
         Self::with_config(WindowsDispatcherConfig::default())
     }
 
-    /// A dispatcher with `config`; the calling thread becomes its main thread.
-    ///
-    /// # Panics
-    ///
-    /// If the window or the private thread pool cannot be created.
+    /// [`try_with_config`](Self::try_with_config), panicking with the OS error if the
+    /// window or the private thread pool cannot be created.
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use unified_scheduler::{Scheduler, WindowsDispatcher, WindowsDispatcherConfig};
+    /// use unified_scheduler::{WindowsDispatcher, WindowsDispatcherConfig};
     ///
-    /// let config = WindowsDispatcherConfig::default().worker_threads(1);
-    /// let scheduler: Arc<dyn Scheduler> = Arc::new(WindowsDispatcher::with_config(config));
-    /// assert_eq!(scheduler.num_cpus(), 1);
+    /// let dispatcher = WindowsDispatcher::with_config(WindowsDispatcherConfig::default().process_pool());
+    /// assert!(format!("{dispatcher:?}").contains("private_pool: false"));
     /// ```
     #[track_caller]
     pub fn with_config(config: WindowsDispatcherConfig) -> Self {
@@ -511,3 +486,15 @@ impl fmt::Debug for WindowsDispatcher {
 }
 
 const _: fn() = super::follows_the_contract::<WindowsDispatcher>;
+
+/// The same as [`WindowsDispatcher::new`].
+///
+/// ```
+/// let dispatcher = unified_scheduler::WindowsDispatcher::default();
+/// # drop(dispatcher);
+/// ```
+impl Default for WindowsDispatcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
