@@ -74,6 +74,11 @@
     clippy::alloc_instead_of_core
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Feature badges name Cargo features, never the cfgs build.rs derives from them.
+#![cfg_attr(
+    docsrs,
+    doc(auto_cfg(hide(us_linux_calloop, us_win_threadpool, us_gcd, us_has_clock)))
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -86,6 +91,7 @@ mod executor;
 mod platform;
 // It keeps real-time timers, so it needs a clock (not on wasm32-unknown-unknown).
 #[cfg(us_has_clock)]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 mod queue;
 mod sync;
 #[cfg(feature = "test-scheduler")]

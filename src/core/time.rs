@@ -137,6 +137,7 @@ impl Instant {
 }
 
 #[cfg(us_has_clock)]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 mod clock {
     use std::sync::OnceLock;
 

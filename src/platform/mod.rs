@@ -49,10 +49,12 @@
 //! `tests/conformance/`.
 
 #[cfg(us_linux_calloop)]
+#[cfg_attr(docsrs, doc(cfg(feature = "linux-calloop")))]
 pub(crate) mod linux;
 mod main_thread;
 mod unwind;
 #[cfg(us_win_threadpool)]
+#[cfg_attr(docsrs, doc(cfg(feature = "win-threadpool")))]
 pub(crate) mod windows;
 
 /// The contract's bounds, checked at compile time for each backend
@@ -97,4 +99,8 @@ cfg_if::cfg_if! {
 /// assert_eq!(scheduler.block(task), 42);
 /// ```
 #[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "linux-calloop", feature = "win-threadpool")))
+)]
 pub type PlatformDispatcher = Chosen;
