@@ -5,7 +5,9 @@
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
 //! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
-//! `runner.rs` and `watchdog.rs` (running a test body over seeds).
+//! `runner.rs` and `watchdog.rs` (running a test body over seeds). `step.rs` runs one step
+//! (pick a runnable, run it, collect how its task ended); `controls.rs` puts the test
+//! controls on `dyn Scheduler` and builds the executors.
 
 mod config;
 mod controls;
@@ -18,6 +20,7 @@ mod rng;
 mod runner;
 mod scheduler_impl;
 mod state;
+mod step;
 mod tasks;
 #[cfg(feature = "std")]
 mod threads;
@@ -27,7 +30,7 @@ mod wait;
 mod watchdog;
 
 use ::core::fmt;
-use ::core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use ::core::sync::atomic::{AtomicBool, AtomicUsize};
 use ::core::time::Duration;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -35,16 +38,14 @@ use alloc::vec::Vec;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
+pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
 pub use tasks::LiveTask;
 
-use crate::core::Runnable;
 use crate::core::TaskLabel;
 use crate::core::tracking::Tracker;
-use crate::sync::{Mutex, MutexGuard};
-use report::{FINAL_STRETCH, budget_report};
-use rng::SeededRng;
+use crate::sync::Mutex;
 use state::State;
 
 /// A deterministic scheduler for tests: seeded random interleaving, virtual time, labels
@@ -98,54 +99,6 @@ pub struct TestScheduler {
     /// Wakes from other OS threads, reported on the test's thread.
     #[cfg(feature = "std")]
     foreign: Arc<threads::ForeignWakes>,
-}
-
-/// A random-number stream forked from the scheduler's seed, for tests to draw their own
-/// deterministic numbers; from [`TestScheduler::rng`].
-///
-/// ```
-/// use unified_scheduler::{TestScheduler, TestSchedulerConfig};
-///
-/// let draw = |seed| TestScheduler::with_config(TestSchedulerConfig::new().seed(seed)).rng().next_u64();
-/// assert_eq!(draw(1), draw(1));
-/// assert_ne!(draw(1), draw(2));
-/// ```
-pub struct TestRng(SeededRng);
-
-impl TestRng {
-    /// The next 64 random bits.
-    ///
-    /// ```
-    /// use unified_scheduler::TestScheduler;
-    /// let mut rng = TestScheduler::new().rng();
-    /// let _ = rng.next_u64();
-    /// ```
-    pub fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    /// A number in `0..n`.
-    ///
-    /// # Panics
-    ///
-    /// If `n` is zero.
-    ///
-    /// ```
-    /// use unified_scheduler::TestScheduler;
-    /// let mut rng = TestScheduler::new().rng();
-    /// assert!(rng.below(10) < 10);
-    /// ```
-    #[track_caller]
-    pub fn below(&mut self, n: usize) -> usize {
-        assert!(n > 0, "TestRng::below(0): the range 0..0 is empty");
-        self.0.below(n)
-    }
-}
-
-impl fmt::Debug for TestRng {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestRng").finish_non_exhaustive()
-    }
 }
 
 impl Default for TestScheduler {
@@ -405,7 +358,7 @@ impl TestScheduler {
     /// assert!(rng.below(6) < 6);
     /// ```
     pub fn rng(&self) -> TestRng {
-        TestRng(SeededRng::new(self.lock().rng.next_u64()))
+        TestRng::forked_from(self.lock().rng.next_u64())
     }
 
     /// Says what the test is waiting for; shown when a `block` gets stuck.
@@ -550,203 +503,6 @@ impl TestScheduler {
         let dropped = self.lock().take_all();
         // Outside the lock: dropping a future may wake or end other tasks.
         drop(dropped);
-    }
-
-    /// The state, with every task end recorded so far applied (see `run_next`). Runnables
-    /// of cancelled timers taken off the heap under it are dropped when it is released.
-    fn lock(&self) -> Locked<'_> {
-        let mut state = self.state.lock();
-        state.apply_log(self.tracker.log());
-        #[cfg(feature = "std")]
-        if self.pending_end.load(Ordering::Relaxed) != 0 {
-            let (id, end) = decode_end(self.pending_end.swap(0, Ordering::Relaxed));
-            state.task_ended(id, end);
-        }
-        Locked(Some(state))
-    }
-
-    /// Picks and runs the next runnable; see `tick`.
-    fn run_next(&self, background_only: bool) -> bool {
-        let runnable = {
-            let mut state = self.lock();
-            #[cfg(feature = "std")]
-            if let Some(failure) = self.foreign.take() {
-                drop(state);
-                panic!("{failure}");
-            }
-            let Some(runnable) = state.pick(background_only) else {
-                return false;
-            };
-            let task = LiveTask::from(runnable.metadata());
-            let steps = state.trace.steps();
-            if steps >= state.config.max_steps {
-                let report = budget_report(&state, task);
-                // Back in the queue: `clear` drops it, outside any lock, when the seed ends.
-                state.push_ready(runnable);
-                drop(state);
-                panic!("{report}");
-            }
-            if steps + FINAL_STRETCH >= state.config.max_steps {
-                state.final_steps.push(task.id);
-            }
-            state.last_run = Some(task);
-            if let Some(divergence) = state.trace.step(task) {
-                let seed = state.config.seed;
-                state.push_ready(runnable);
-                drop(state);
-                panic!(
-                    "non-deterministic schedule for seed {seed}: {divergence}. Something \
-                     outside the seed decides the order: a HashMap's iteration order, real \
-                     time, a real thread waking a task, or state left over from another run"
-                );
-            }
-            runnable
-        };
-        self.progress();
-        let background = !runnable.metadata().foreground;
-        let _flag = BackgroundFlag::set(&self.running_background, background);
-        self.run_runnable(runnable);
-        true
-    }
-
-    /// Runs one runnable. With `std`, the task's end (if it ends now) comes back directly and
-    /// is applied at the next lock, sparing a lock per task. A nested run (a task that
-    /// blocks, or ticks, inside its own poll) may have left an end there: the later store
-    /// takes the slot and applies the earlier end itself, so no end is ever lost.
-    #[cfg(feature = "std")]
-    fn run_runnable(&self, runnable: Runnable) {
-        if let Some((id, end)) = crate::core::tracking::run_collecting(self.tracker.log(), runnable)
-        {
-            let earlier = self
-                .pending_end
-                .swap(encode_end(id, end), Ordering::Relaxed);
-            if earlier != 0 {
-                let (id, end) = decode_end(earlier);
-                self.state.lock().task_ended(id, end);
-            }
-        }
-    }
-
-    #[cfg(not(feature = "std"))]
-    fn run_runnable(&self, runnable: Runnable) {
-        runnable.run();
-    }
-
-    /// Notes progress for the runner's watchdog: only a change matters, so a plain load and
-    /// store (no read-modify-write on the hot path) will do, even if two threads tick.
-    fn progress(&self) {
-        let seen = self.progress.load(Ordering::Relaxed);
-        self.progress.store(seen.wrapping_add(1), Ordering::Relaxed);
-    }
-
-    /// A `block` begins: it describes itself for the stuck report until dropped.
-    #[cfg(feature = "std")]
-    fn enter_block(&self) -> report::Blocked<'_> {
-        let (in_runner, running) = {
-            let state = self.lock();
-            (state.in_runner, state.last_run)
-        };
-        report::Blocked::enter(&self.block_depth, in_runner, running)
-    }
-
-    /// Runs `park` with the calling thread counted as parked for a real wake.
-    #[cfg(feature = "std")]
-    fn parked_for_real<R>(&self, park: impl FnOnce() -> R) -> R {
-        struct Parked<'a>(&'a AtomicUsize);
-        impl Drop for Parked<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        self.parked_for_real.fetch_add(1, Ordering::Relaxed);
-        let _parked = Parked(&self.parked_for_real);
-        park()
-    }
-}
-
-/// The locked state; runnables discarded under the lock (cancelled timers) are dropped
-/// after it is released, since dropping a task may wake its awaiter, which schedules.
-struct Locked<'a>(Option<MutexGuard<'a, State>>);
-
-impl ::core::ops::Deref for Locked<'_> {
-    type Target = State;
-    fn deref(&self) -> &State {
-        self.0.as_ref().expect("held until dropped")
-    }
-}
-
-impl ::core::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("held until dropped")
-    }
-}
-
-impl Drop for Locked<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if self
-            .0
-            .as_ref()
-            .is_some_and(|state| !state.discarded.is_empty())
-        {
-            self.drop_discarded();
-        }
-    }
-}
-
-impl Locked<'_> {
-    #[cold]
-    fn drop_discarded(&mut self) {
-        if let Some(mut state) = self.0.take() {
-            let discarded = ::core::mem::take(&mut state.discarded);
-            drop(state);
-            drop(discarded);
-        }
-    }
-}
-
-/// A task end packed in a `u64` (never 0): the id, shifted, and the kind in the low bits.
-#[cfg(feature = "std")]
-fn encode_end(id: crate::core::TaskId, end: crate::core::tracking::TaskEnd) -> u64 {
-    let kind = match end {
-        crate::core::tracking::TaskEnd::Completed => 1,
-        crate::core::tracking::TaskEnd::Cancelled => 2,
-        crate::core::tracking::TaskEnd::Panicked => 3,
-    };
-    (id.as_u64() << 2) | kind
-}
-
-#[cfg(feature = "std")]
-fn decode_end(packed: u64) -> (crate::core::TaskId, crate::core::tracking::TaskEnd) {
-    let end = match packed & 3 {
-        1 => crate::core::tracking::TaskEnd::Completed,
-        2 => crate::core::tracking::TaskEnd::Cancelled,
-        _ => crate::core::tracking::TaskEnd::Panicked,
-    };
-    let id = crate::core::TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
-    (id, end)
-}
-
-/// Marks whether a background runnable is running, for `is_main_thread`, and puts back
-/// what was there before when dropped (even on unwinding): a task that ticks the scheduler
-/// itself stays a background task after the nested run.
-struct BackgroundFlag<'a> {
-    flag: &'a AtomicBool,
-    before: bool,
-}
-
-impl<'a> BackgroundFlag<'a> {
-    fn set(flag: &'a AtomicBool, background: bool) -> Self {
-        // Only the ticking thread writes it; others only read it.
-        let before = flag.load(Ordering::Relaxed);
-        flag.store(background, Ordering::Relaxed);
-        Self { flag, before }
-    }
-}
-
-impl Drop for BackgroundFlag<'_> {
-    fn drop(&mut self) {
-        self.flag.store(self.before, Ordering::Relaxed);
     }
 }
 

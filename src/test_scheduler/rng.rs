@@ -4,6 +4,7 @@
 //! seed depends only on this file and ChaCha8: a dependency upgrade cannot reshuffle it.
 //! Changing anything here changes every schedule: a breaking change (say so in CHANGELOG).
 
+use ::core::fmt;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
@@ -51,5 +52,57 @@ impl SeededRng {
             Some(span) => start + self.below(span),
             None => self.next_u64() as usize, // the whole of usize
         }
+    }
+}
+
+/// A random-number stream forked from the scheduler's seed, for tests to draw their own
+/// deterministic numbers; from [`TestScheduler::rng`].
+///
+/// ```
+/// use unified_scheduler::{TestScheduler, TestSchedulerConfig};
+///
+/// let draw = |seed| TestScheduler::with_config(TestSchedulerConfig::new().seed(seed)).rng().next_u64();
+/// assert_eq!(draw(1), draw(1));
+/// assert_ne!(draw(1), draw(2));
+/// ```
+pub struct TestRng(SeededRng);
+
+impl TestRng {
+    pub(super) fn forked_from(seed: u64) -> Self {
+        Self(SeededRng::new(seed))
+    }
+
+    /// The next 64 random bits.
+    ///
+    /// ```
+    /// use unified_scheduler::TestScheduler;
+    /// let mut rng = TestScheduler::new().rng();
+    /// let _ = rng.next_u64();
+    /// ```
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// A number in `0..n`.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    ///
+    /// ```
+    /// use unified_scheduler::TestScheduler;
+    /// let mut rng = TestScheduler::new().rng();
+    /// assert!(rng.below(10) < 10);
+    /// ```
+    #[track_caller]
+    pub fn below(&mut self, n: usize) -> usize {
+        assert!(n > 0, "TestRng::below(0): the range 0..0 is empty");
+        self.0.below(n)
+    }
+}
+
+impl fmt::Debug for TestRng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestRng").finish_non_exhaustive()
     }
 }
