@@ -46,7 +46,7 @@ pub use tasks::LiveTask;
 use crate::core::TaskLabel;
 use crate::core::tracking::Tracker;
 use crate::sync::Mutex;
-use state::State;
+use state::{Pick, State};
 
 /// A deterministic scheduler for tests: seeded random interleaving, virtual time, labels
 /// that can be deprioritized, task lifecycle tracking, and failures that name their seed.
@@ -186,7 +186,7 @@ impl TestScheduler {
     /// assert!(!test.tick());
     /// ```
     pub fn tick(&self) -> bool {
-        self.run_next(false)
+        self.run_next(Pick::Any)
     }
 
     /// Like [`tick`](Self::tick), but never runs a foreground runnable.
@@ -203,7 +203,7 @@ impl TestScheduler {
     /// assert!(fg.is_finished());
     /// ```
     pub fn tick_background_only(&self) -> bool {
-        self.run_next(true)
+        self.run_next(Pick::BackgroundOnly)
     }
 
     /// Ticks until nothing can run without moving the clock.

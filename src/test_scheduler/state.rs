@@ -75,7 +75,8 @@ impl State {
     }
 
     /// The next runnable, by the rules on `TestScheduler::tick`.
-    pub(super) fn pick(&mut self, background_only: bool) -> Option<Runnable> {
+    pub(super) fn pick(&mut self, from: Pick) -> Option<Runnable> {
+        let background_only = from == Pick::BackgroundOnly;
         self.discard_cancelled_timers();
         if let Some((_, timer)) = self.timers.pop_due(self.elapsed) {
             return Some(timer);
@@ -183,4 +184,13 @@ impl State {
         all.append(&mut self.discarded);
         all
     }
+}
+
+/// Which runnables a tick may pick.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub(super) enum Pick {
+    /// Any runnable: background, foreground or (when nothing else can run) deprioritized.
+    Any,
+    /// Background runnables only (`tick_background_only`).
+    BackgroundOnly,
 }

@@ -9,7 +9,7 @@ use ::core::sync::atomic::{AtomicBool, Ordering};
 #[cfg(feature = "std")]
 use super::report::Blocked;
 use super::report::{FINAL_STRETCH, budget_report};
-use super::state::State;
+use super::state::{Pick, State};
 use super::{LiveTask, TestScheduler};
 use crate::core::Runnable;
 #[cfg(feature = "std")]
@@ -33,7 +33,7 @@ impl TestScheduler {
     }
 
     /// Picks and runs the next runnable; see `tick`.
-    pub(super) fn run_next(&self, background_only: bool) -> bool {
+    pub(super) fn run_next(&self, from: Pick) -> bool {
         let runnable = {
             let mut state = self.lock();
             #[cfg(feature = "std")]
@@ -41,7 +41,7 @@ impl TestScheduler {
                 drop(state);
                 panic!("{failure}");
             }
-            let Some(runnable) = state.pick(background_only) else {
+            let Some(runnable) = state.pick(from) else {
                 return false;
             };
             let task = LiveTask::from(runnable.metadata());
