@@ -231,7 +231,13 @@ where
             Wake::from_woken_while_running(info.woken_while_running),
         );
     });
-    let future = watch.wrap(future, id);
+    // With the TestScheduler's feature, a task it tracks gets an end guard (see `tracking`).
+    #[cfg(feature = "test-scheduler")]
+    let (runnable, task) = match watch.track(future, id) {
+        Ok(tracked) => builder(metadata).spawn(move |_| tracked, schedule),
+        Err(future) => builder(metadata).spawn(move |_| future, schedule),
+    };
+    #[cfg(not(feature = "test-scheduler"))]
     let (runnable, task) = builder(metadata).spawn(move |_| future, schedule);
     match first {
         FirstRun::Now => send_to(&**scheduler, runnable, label),
@@ -256,7 +262,13 @@ where
     // Without a scheduler, dropping the runnable cancels the task; off its thread only the
     // task is dropped, its `!Send` future is leaked by `ThreadBound` (with `std`).
     let schedule = move |runnable: Runnable| home.send_foreground(runnable);
-    let (runnable, task) = spawn_thread_bound(watch.wrap(future, id), metadata, schedule);
+    #[cfg(feature = "test-scheduler")]
+    let (runnable, task) = match watch.track(future, id) {
+        Ok(tracked) => spawn_thread_bound(tracked, metadata, schedule),
+        Err(future) => spawn_thread_bound(future, metadata, schedule),
+    };
+    #[cfg(not(feature = "test-scheduler"))]
+    let (runnable, task) = spawn_thread_bound(future, metadata, schedule);
     scheduler.schedule_foreground(runnable);
     Task::spawned(task, watch)
 }

@@ -18,9 +18,10 @@
 
 //!
 //! Without the `test-scheduler` feature no scheduler can track tasks, so `untracked.rs`
-//! stands in with the same names: a watch of zero size and futures spawned as they are.
-//! A production build compiles none of the machinery above; with the feature on, every
-//! future type is still compiled into one task type, tracked or not.
+//! stands in with the same names (a watch of zero size) and the spawn helpers spawn each
+//! future as it is: a production build compiles none of the machinery above and one task
+//! type per future type. With the feature on, a future the TestScheduler tracks is wrapped
+//! and one spawned elsewhere is not, so untracked tasks stay as small as in production.
 
 #[cfg(feature = "test-scheduler")]
 mod tracked;

@@ -1,7 +1,5 @@
 //! No task tracking: what the spawn helpers and `Task` call compiles to nothing.
 
-use ::core::future::Future;
-
 use crate::core::metadata::TaskId;
 use crate::core::scheduler::Scheduler;
 
@@ -22,12 +20,6 @@ pub(crate) fn register(_: &dyn Scheduler) -> (TaskId, Watch) {
 }
 
 impl Watch {
-    /// The future itself.
-    #[inline(always)]
-    pub(crate) fn wrap<F: Future>(&self, future: F, _: TaskId) -> F {
-        future
-    }
-
     #[inline(always)]
     pub(crate) fn gave_up(&mut self, _: TaskId, _: GaveUp, _: impl FnOnce() -> bool) {}
 
