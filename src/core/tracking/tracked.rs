@@ -255,7 +255,11 @@ impl Watch {
     }
 
     /// Tells the scheduler, once, that the handle of task `id` gives up on it unfinished.
+    #[inline]
     pub(crate) fn gave_up(&mut self, id: TaskId, how: GaveUp, finished: impl FnOnce() -> bool) {
+        if self.0.is_none() {
+            return; // untracked: the common case, with nothing to write
+        }
         if let Some(log) = self.0.take() {
             if !finished() {
                 log.push(TaskEvent::GaveUp(id, how));
