@@ -1,6 +1,7 @@
 //! The conformance suite on the single-threaded schedulers: the `TestScheduler` (virtual
 //! time) and the `QueueScheduler`. Properties about a pool of threads do not apply.
 
+mod common;
 mod conformance;
 
 use std::sync::Arc;

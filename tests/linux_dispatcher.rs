@@ -2,6 +2,7 @@
 //! properties and the reliability stress tests), plus its own behaviour: worker count,
 //! calloop integration, `run_until`.
 
+mod common;
 mod conformance;
 
 use std::cell::Cell;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use conformance::LIMIT;
+use common::LIMIT;
 use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig, Scheduler};
 
 fn make() -> Arc<dyn Scheduler> {

@@ -8,6 +8,7 @@
 //! runs it under Wine on Linux.
 #![cfg(windows)]
 
+mod common;
 mod conformance;
 
 use std::cell::Cell;
@@ -17,8 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use conformance::util::spin_for;
-use conformance::{Gate, LIMIT};
+use common::{Gate, LIMIT, spin_for};
 use unified_scheduler::{Scheduler, Task, WindowsDispatcher, WindowsDispatcherConfig};
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     DispatchMessageW, MSG, MWMO_INPUTAVAILABLE, MsgWaitForMultipleObjectsEx, PM_REMOVE,
@@ -347,10 +347,10 @@ fn run_until_runs_the_loop_itself() {
     assert_ne!(found, 0);
     assert_eq!(msg.wParam, 7);
     // A future woken only from another thread, once `run_until` has polled it.
-    let (gate, polled) = (Gate::new(), conformance::Counter::new());
+    let (gate, polled) = (Gate::new(), common::Counter::new());
     let (opener, seen) = (gate.clone(), polled.clone());
     let handle = thread::spawn(move || {
-        conformance::wait(seen.reached(1));
+        common::wait(seen.reached(1));
         opener.open();
     });
     let waiting = gate.wait();

@@ -11,14 +11,15 @@
 //!
 //! The factory is called on the test's thread, which becomes the scheduler's main thread.
 //! Every wait is bounded by [`LIMIT`]: a lost wakeup fails the test instead of hanging it.
-//! Properties that only make sense for multi-threaded backends say so.
+//! Properties that only make sense for multi-threaded backends say so. The helpers (gates,
+//! counters, drop counters, `wait`) live in the tests' `common` module, which a file stamping
+//! the suite declares too.
 
 // Each backend stamps the properties that apply to it, so some go unused in some binaries;
 // `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod stress;
-pub mod util;
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,7 +34,7 @@ use unified_scheduler::{FallibleTask, Scheduler, Task};
 // Only the multi-threaded backends stamp the stress properties.
 #[allow(unused_imports)]
 pub use self::stress::*;
-pub use self::util::{Counter, DropCounter, Gate, LIMIT, wait};
+use crate::common::{self, Counter, DropCounter, Gate, LIMIT, wait};
 
 /// Makes a fresh scheduler whose main thread is the calling thread.
 pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
@@ -320,9 +321,9 @@ pub fn cancel_by_drop(make: Factory<'_>) {
     let s = make();
     let gate = Gate::new();
     let parked = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let ran_on = Arc::new(AtomicBool::new(false));
-    let guard = DropCounter::new(&dropped);
+    let guard = dropped.guard();
     let (opened, ran, parked_signal) = (gate.clone(), ran_on.clone(), parked.clone());
     let task = s.spawn(async move {
         let _guard = guard;
@@ -355,7 +356,7 @@ pub fn cancel_foreground_by_drop(make: Factory<'_>) {
     let main = thread::current().id();
     let dropped_on = Arc::new(Mutex::new(None));
     let ran = Rc::new(RefCell::new(false));
-    let guard = util::OnDrop::new({
+    let guard = common::OnDrop::new({
         let dropped = dropped.clone();
         let dropped_on = dropped_on.clone();
         move || {
@@ -396,11 +397,7 @@ pub fn panics_reach_the_awaiter(make: Factory<'_>) {
     let s = make();
     let task = s.spawn(async { panic!("boom in a task") });
     let caught = catch_unwind(AssertUnwindSafe(|| s.block(task))).expect_err("no panic");
-    let message = caught
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| caught.downcast_ref::<String>().map(String::as_str));
-    assert_eq!(message, Some("boom in a task"));
+    assert_eq!(common::panic_message(&*caught), "boom in a task");
     let n = 4 * s.num_cpus() + 4;
     for _ in 0..n {
         s.spawn(async { panic!("detached boom") }).detach();
@@ -470,7 +467,7 @@ pub fn shutdown_with_pending_work(make: Factory<'_>) {
     let s = make();
     let n = scaled(1_000);
     let gate = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let tasks = gated_tasks(&s, n, &gate, &dropped);
     let timers: Vec<_> = (0..n.min(100))
         .map(|_| s.timer(Duration::from_secs(3600)).fallible())
@@ -499,7 +496,7 @@ pub fn shutdown_drops_foreground_on_main(make: Factory<'_>) {
         .map(|_| {
             let dropped = dropped.clone();
             let wrong_thread = wrong_thread.clone();
-            let guard = util::OnDrop::new(move || {
+            let guard = common::OnDrop::new(move || {
                 if thread::current().id() != main {
                     wrong_thread.store(true, Ordering::SeqCst);
                 }
@@ -527,11 +524,11 @@ fn gated_tasks(
     s: &Arc<dyn Scheduler>,
     n: usize,
     gate: &Gate,
-    dropped: &Counter,
+    dropped: &DropCounter,
 ) -> Vec<FallibleTask<()>> {
     (0..n)
         .map(|_| {
-            let guard = DropCounter::new(dropped);
+            let guard = dropped.guard();
             let gate = gate.clone();
             s.spawn(async move {
                 let _guard = guard;
@@ -559,7 +556,7 @@ pub fn nested_block_on_main_runs_foreground_work(make: Factory<'_>) {
 pub fn drop_on_a_worker_thread(make: Factory<'_>) {
     let s = make();
     let gate = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let pending = gated_tasks(&s, 100, &gate, &dropped);
     let done = Counter::new();
     let last = s.clone();
@@ -593,7 +590,7 @@ pub fn drop_off_main_thread_leaks_foreground_work(make: Factory<'_>) -> Arc<Atom
     let tasks: Vec<FallibleTask<()>> = (0..10)
         .map(|_| {
             let touched = touched.clone();
-            let guard = util::OnDrop::new(move || {
+            let guard = common::OnDrop::new(move || {
                 touched.fetch_add(1, Ordering::SeqCst);
             });
             let not_send = Rc::new(());
@@ -666,7 +663,7 @@ pub fn concurrent_blockers(make: Factory<'_>) {
             wait(started.reached(threads));
             // Open the gates one by one, last first, while the others stay parked.
             for gate in gates.iter().rev() {
-                util::spin_for(Duration::from_micros(200));
+                common::spin_for(Duration::from_micros(200));
                 gate.open();
             }
             for blocker in blockers {
@@ -712,7 +709,7 @@ pub fn spawn_foreground_off_main_fails_at_the_call(make: Factory<'_>) {
             other.spawn_foreground(async { 1 }).detach();
         }))
         .expect_err("spawn_foreground off the main thread must panic");
-        (util::panic_message(&*panic), line)
+        (common::panic_message(&*panic), line)
     })
     .join()
     .unwrap();

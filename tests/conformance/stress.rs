@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use unified_scheduler::Task;
 
-use super::{Counter, DropCounter, Factory, Gate, LIMIT, scaled, wait};
+use super::{Factory, scaled};
+use crate::common::{Counter, DropCounter, Gate, LIMIT, wait};
 
 /// `4 * per_thread` tasks spawned from 4 threads at once all complete, each exactly once.
 pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thread: usize) {
@@ -156,7 +157,7 @@ pub fn wake_storm_while_queued(make: Factory<'_>) {
 pub fn wake_storm_after_cancellation(make: Factory<'_>) {
     for _ in 0..scaled(50) {
         let s = make();
-        let dropped = Counter::new();
+        let dropped = DropCounter::new();
         let n = 20;
         let slots: Vec<Arc<Mutex<Option<Waker>>>> =
             (0..n).map(|_| Arc::new(Mutex::new(None))).collect();
@@ -164,8 +165,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
         let tasks: Vec<Task<()>> = slots
             .iter()
             .map(|slot| {
-                let (slot, guard, registered) =
-                    (slot.clone(), DropCounter::new(&dropped), registered.clone());
+                let (slot, guard, registered) = (slot.clone(), dropped.guard(), registered.clone());
                 s.spawn(poll_fn(move |cx| {
                     let _ = &guard;
                     if slot.lock().unwrap().replace(cx.waker().clone()).is_none() {
@@ -199,7 +199,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
         drop(slots);
         drop(wakers);
         wait(dropped.reached(n));
-        assert_eq!(dropped.get(), n, "a future was dropped twice");
+        assert_eq!(dropped.count(), n, "a future was dropped twice");
     }
 }
 
@@ -266,12 +266,12 @@ pub fn shutdown_drops_every_future(
 ) {
     for _ in 0..scaled(rounds) {
         let s = make();
-        let dropped = Counter::new();
+        let dropped = DropCounter::new();
         let gate = Gate::new();
         let mut spawned = 0;
         let mut handles = Vec::new();
         for i in 0..scaled(tasks) {
-            let guard = DropCounter::new(&dropped);
+            let guard = dropped.guard();
             let gate = gate.clone();
             let task = match i % 4 {
                 0 => s.spawn(async move {
@@ -328,7 +328,7 @@ pub fn shutdown_drops_every_future(
             }
         }
         wait(dropped.reached(spawned));
-        assert_eq!(dropped.get(), spawned);
+        assert_eq!(dropped.count(), spawned);
     }
 }
 
