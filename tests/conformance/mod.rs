@@ -1,27 +1,38 @@
 //! The behaviour every `Scheduler` must have, written once.
 //!
-//! Each property is a function taking a factory of fresh schedulers; a backend's test file
-//! stamps the properties that apply to it with [`stamp!`]:
+//! Each property is a function taking a factory of fresh schedulers. [`suite!`] stamps the
+//! whole list for a backend, one `#[test]` per property; what does not run on that backend is
+//! written where it is stamped, with its reason:
 //!
 //! ```ignore
+//! mod common;
 //! mod conformance;
 //! fn make() -> Arc<dyn Scheduler> { Arc::new(MyDispatcher::new()) }
-//! conformance::stamp!(make; spawn_and_await, many_tasks, timer_zero);
+//! conformance::suite! {
+//!     make: make, one_worker: make_one_worker, two_workers: make_two_workers,
+//!     sizes: { tasks_per_spawner: 50_000, random_timers: 2_000,
+//!              shutdown: (10, 400, conformance::TimerAwait::Fallible) },
+//!     exclude: {
+//!         #[ignore = "why it cannot apply here"] background_runs_off_main_thread,
+//!         #[cfg_attr(miri, ignore = "why")] wake_storm_while_running,
+//!         #[ignore = "why"] two_workers::*,
+//!     },
+//! }
 //! ```
 //!
 //! The factory is called on the test's thread, which becomes the scheduler's main thread.
 //! Every wait is bounded by [`LIMIT`]: a lost wakeup fails the test instead of hanging it.
-//! Properties that only make sense for multi-threaded backends say so. The helpers (gates,
-//! counters, drop counters, `wait`) live in the tests' `common` module, which a file stamping
-//! the suite declares too.
+//! The helpers (gates, counters, drop counters, `wait`) live in the tests' `common` module,
+//! which a file stamping the suite declares too.
 
-// Each backend stamps the properties that apply to it, so some go unused in some binaries;
-// `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see.
-#![allow(dead_code, unreachable_pub)]
+// `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see;
+// the Windows suite calls one property itself, the other files only through `suite!`.
+#![allow(unreachable_pub)]
 
 pub mod stress;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,47 +42,48 @@ use std::time::{Duration, Instant};
 
 use unified_scheduler::{FallibleTask, Scheduler, Task};
 
-// Only the multi-threaded backends stamp the stress properties.
-#[allow(unused_imports)]
 pub use self::stress::*;
 use crate::common::{self, Counter, DropCounter, Gate, LIMIT, wait};
 
 /// Makes a fresh scheduler whose main thread is the calling thread.
 pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
 
-/// Stamps `#[test]` functions, one per named property, each calling the property with the
-/// factory. A property may take more arguments after the factory (sizes, modes), given in
-/// parentheses, and may carry attributes for its test:
+/// Stamps every property of the suite for one backend: one `#[test]` per property, named
+/// after it, at the call site, plus two modules for the properties that need a particular
+/// pool. Nothing is left out unless the call site says so.
 ///
-/// ```ignore
-/// conformance::stamp!(make;
-///     spawn_and_await,
-///     random_timers_all_fire_none_early(2_000),
-///     #[cfg_attr(miri, ignore = "why")] drop_off_main_thread_leaks_foreground_work,
-/// );
-/// ```
-macro_rules! stamp {
-    ($make:path; $($(#[$attr:meta])* $property:ident $(($($arg:expr),* $(,)?))?),+ $(,)?) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $property() {
-                $crate::conformance::$property(&$make $($(, $arg)*)?);
-            }
-        )+
-    };
-}
-pub(crate) use stamp;
-
-/// Stamps the suite for a multi-threaded dispatcher with a main thread: every property that
-/// does not need a particular configuration, plus the multi-threaded ones about shutdown from
-/// a worker and timers beside a long task. `timers_in_order` (which needs a single worker)
-/// and the stress properties (whose sizes are the backend's) are stamped separately.
-// Only the dispatchers' test files use it.
-#[allow(unused_macros)]
-macro_rules! stamp_dispatcher {
-    ($make:path) => {
-        $crate::conformance::stamp!($make;
+/// - `make`: the backend's usual configuration; most properties use it.
+/// - `one_worker`: background work runs one task at a time, in the order it was scheduled
+///   (a pool of one thread; a single-threaded scheduler's FIFO mode). Its properties are
+///   stamped in `mod one_worker`: completion order, starvation, a task blocking the only
+///   thread.
+/// - `two_workers`: a pool of at least two threads, whatever the machine, stamped in
+///   `mod two_workers`: work reaching an idle worker, a worker blocking on its own spawn.
+///   A single-threaded scheduler passes its one configuration for both modules and excludes
+///   what needs a second thread.
+/// - `sizes`: the stress properties' sizes, which the backend picks to run in reasonable
+///   time (scaled down again under miri by [`scaled`]).
+/// - `exclude`: what does not run here, each with the attributes its test gets:
+///   `#[ignore = "why"]`, `#[cfg_attr(miri, ignore = "why")]`, `#[should_panic]`, ... An entry
+///   names a property (`wake_storm_while_running`), one in a module
+///   (`one_worker::timers_in_order`) or a whole module (`two_workers::*`). A name that is not
+///   a property fails to compile.
+///
+/// The factories are names of functions in scope (the modules reach them through `super::`).
+macro_rules! suite {
+    (
+        make: $make:ident,
+        one_worker: $one_worker:ident,
+        two_workers: $two_workers:ident,
+        sizes: {
+            tasks_per_spawner: $per_spawner:expr,
+            random_timers: $random_timers:expr,
+            shutdown: ($rounds:expr, $tasks:expr, $timers:expr $(,)?) $(,)?
+        },
+        exclude: { $($exclude:tt)* } $(,)?
+    ) => {
+        $crate::conformance::__check_exclusions!($($exclude)*);
+        $crate::conformance::__stamp!({$($exclude)*} $make;
             spawn_and_await,
             many_tasks,
             spawn_from_inside,
@@ -90,17 +102,159 @@ macro_rules! stamp_dispatcher {
             park_and_unpark,
             shutdown_with_pending_work,
             shutdown_drops_foreground_on_main,
+            nested_block_on_main_runs_foreground_work,
             drop_on_a_worker_thread,
+            drop_off_main_thread_leaks_foreground_work,
             long_task_does_not_delay_timers,
             concurrent_blockers,
             nested_block_keeps_the_lifecycle,
             spawn_foreground_off_main_fails_at_the_call,
             blocking_in_every_worker_does_not_hang,
+            // Reliability under load (`stress.rs`).
+            many_tasks_from_four_threads_run_exactly_once($per_spawner),
+            wake_storm_while_running,
+            wake_storm_while_queued,
+            wake_storm_after_cancellation,
+            random_timers_all_fire_none_early($random_timers),
+            shutdown_drops_every_future($rounds, $tasks, $timers),
         );
+        /// The suite's properties that need background work to run one task at a time.
+        mod one_worker {
+            $crate::conformance::__stamp!({$($exclude)*} mod one_worker super::$one_worker;
+                timers_in_order,
+                ping_pong_does_not_starve_other_work,
+                blocking_in_every_worker_does_not_hang,
+                nested_block_keeps_the_lifecycle,
+            );
+        }
+        /// The suite's properties that need a pool of at least two threads.
+        mod two_workers {
+            $crate::conformance::__stamp!({$($exclude)*} mod two_workers super::$two_workers;
+                local_work_reaches_idle_workers,
+                block_inside_a_task_on_its_own_spawn,
+            );
+        }
     };
 }
+pub(crate) use suite;
+
+/// For [`suite!`]: stamps each listed property, at the top level (no module name) or in a
+/// module of the suite (its name first), with the attributes its exclusion gives it.
+#[doc(hidden)]
+macro_rules! __stamp {
+    ($exclude:tt mod $module:ident $make:path; $($property:ident),+ $(,)?) => {
+        $($crate::conformance::__stamp_one!(
+            ($) $exclude [$module] $property (&$make)
+        );)+
+    };
+    ($exclude:tt $make:path; $($property:ident $(($($arg:expr),*))?),+ $(,)?) => {
+        $($crate::conformance::__stamp_one!(
+            ($) $exclude [] $property (&$make $($(, $arg)*)?)
+        );)+
+    };
+}
+pub(crate) use __stamp;
+
+/// For [`suite!`]: one property's test. The exclusions are looked up by a macro made for
+/// this property, whose first rules match its own name (macro_rules cannot compare two
+/// names otherwise); `$d` is a `$` for that macro's own variables.
+#[doc(hidden)]
+macro_rules! __stamp_one {
+    (($d:tt) {$($exclude:tt)*} [] $property:ident ($($arg:expr),*)) => {
+        macro_rules! __pick {
+            ($d(#[$d attr:meta])+ $property $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $d($d other:ident)::+ $d(::*)? $d(, $d($d rest:tt)*)?) => {
+                __pick!($d($d($d rest)*)?);
+            };
+            () => {
+                #[test]
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+        }
+        __pick!($($exclude)*);
+    };
+    (($d:tt) {$($exclude:tt)*} [$module:ident] $property:ident ($($arg:expr),*)) => {
+        macro_rules! __pick {
+            ($d(#[$d attr:meta])+ $module :: $property $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $module :: * $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $d($d other:ident)::+ $d(::*)? $d(, $d($d rest:tt)*)?) => {
+                __pick!($d($d($d rest)*)?);
+            };
+            () => {
+                #[test]
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+        }
+        __pick!($($exclude)*);
+    };
+}
+pub(crate) use __stamp_one;
+
+/// For [`suite!`]: every exclusion names a property of the suite, or one of its modules.
+#[doc(hidden)]
+macro_rules! __check_exclusions {
+    () => {};
+    ($(#[$attr:meta])+ $module:ident :: * $(, $($rest:tt)*)?) => {
+        $crate::conformance::__module!($module);
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+    ($(#[$attr:meta])+ $module:ident :: $property:ident $(, $($rest:tt)*)?) => {
+        $crate::conformance::__module!($module);
+        const _: () = {
+            let _ = $crate::conformance::$property;
+        };
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+    ($(#[$attr:meta])+ $property:ident $(, $($rest:tt)*)?) => {
+        const _: () = {
+            let _ = $crate::conformance::$property;
+        };
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+}
+pub(crate) use __check_exclusions;
+
+/// For [`suite!`]: the suite's modules; any other name fails to compile.
+#[doc(hidden)]
+macro_rules! __module {
+    (one_worker) => {};
+    (two_workers) => {};
+}
+// Used only by a file that excludes something in a module.
 #[allow(unused_imports)]
-pub(crate) use stamp_dispatcher;
+pub(crate) use __module;
+
+/// The main thread blocks on the scheduler until `future` finishes (a single-threaded
+/// scheduler runs its tasks only meanwhile); fails with `what` after [`LIMIT`].
+#[track_caller]
+pub fn block_within_limit<F: Future>(s: &Arc<dyn Scheduler>, future: F, what: &str) -> F::Output {
+    match s.block_with_timeout(LIMIT, future) {
+        Ok(output) => output,
+        Err(_) => panic!("{what} within {LIMIT:?}"),
+    }
+}
 
 /// Scales a count down under miri, which is orders of magnitude slower.
 pub fn scaled(n: usize) -> usize {

@@ -1,7 +1,7 @@
-//! Reliability stress properties for multi-threaded dispatchers: many spawners, wake storms,
-//! many timers, shutdown with everything in flight. Re-exported by the suite, so
-//! `conformance::stamp!` stamps them like any other property; sizes are arguments (a backend
-//! picks what it can run in reasonable time) and are scaled down under miri by [`scaled`].
+//! Reliability stress properties: many spawners, wake storms, many timers, shutdown with
+//! everything in flight. Re-exported by the suite, so `conformance::suite!` stamps them like
+//! any other property; sizes are arguments (a backend picks what it can run in reasonable
+//! time) and are scaled down under miri by [`scaled`].
 
 use std::future::poll_fn;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use unified_scheduler::Task;
 
-use super::{Factory, scaled};
+use super::{Factory, block_within_limit, scaled};
 use crate::common::{Counter, DropCounter, Gate, LIMIT, wait};
 
 /// `4 * per_thread` tasks spawned from 4 threads at once all complete, each exactly once.
@@ -51,7 +51,7 @@ pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thre
     for spawner in spawners {
         spawner.join().unwrap();
     }
-    wait(all_done.wait());
+    block_within_limit(&s, all_done.wait(), "not every task ran");
     assert_eq!(count.load(Ordering::Acquire), total);
     assert_eq!(twice.load(Ordering::Relaxed), 0);
     assert!(ran.iter().all(|r| r.load(Ordering::Relaxed)));
@@ -59,7 +59,8 @@ pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thre
 
 /// A task woken from another thread while it is still running (between its handshake and
 /// its return of `Pending`) never loses the wakeup. One wake per round: a lost one hangs the
-/// round, which the bounded wait turns into a failure.
+/// round, which the bounded wait turns into a failure. The main thread blocks on the task
+/// meanwhile (a single-threaded scheduler runs it there).
 pub fn wake_storm_while_running(make: Factory<'_>) {
     let s = make();
     for _ in 0..scaled(20) {
@@ -78,25 +79,31 @@ pub fn wake_storm_while_running(make: Factory<'_>) {
             cv.notify_all();
             Poll::Pending
         }));
-        let (lock, cv) = &*shared;
-        for round in 1..=rounds {
-            let mut state = lock.lock().unwrap();
-            let deadline = Instant::now() + LIMIT;
-            // Wait for the previous round's acknowledgement (and a registered waker).
-            while state.1 != round - 1 || state.2.is_none() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                assert!(!left.is_zero(), "lost wakeup in round {round}");
-                state = cv.wait_timeout(state, left).unwrap().0;
+        let waker_thread = thread::spawn(move || {
+            let (lock, cv) = &*shared;
+            for round in 1..=rounds {
+                let mut state = lock.lock().unwrap();
+                let deadline = Instant::now() + LIMIT;
+                // Wait for the previous round's acknowledgement (and a registered waker).
+                while state.1 != round - 1 || state.2.is_none() {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(round);
+                    }
+                    state = cv.wait_timeout(state, left).unwrap().0;
+                }
+                state.0 = round;
+                let waker = state.2.take().unwrap();
+                drop(state);
+                waker.wake();
             }
-            state.0 = round;
-            let waker = state.2.take().unwrap();
-            drop(state);
-            waker.wake();
+            Ok(())
+        });
+        let finished = s.block_with_timeout(LIMIT, task).is_ok();
+        if let Err(round) = waker_thread.join().unwrap() {
+            panic!("lost wakeup in round {round}");
         }
-        assert!(
-            s.block_with_timeout(LIMIT, task).is_ok(),
-            "lost the last wakeup"
-        );
+        assert!(finished, "lost the last wakeup");
     }
 }
 
@@ -175,7 +182,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
                 }))
             })
             .collect();
-        wait(registered.reached(n));
+        block_within_limit(&s, registered.reached(n), "a task was never polled");
         let wakers: Vec<Waker> = slots
             .iter()
             .map(|slot| slot.lock().unwrap().clone().unwrap())
@@ -219,12 +226,12 @@ pub fn random_timers_all_fire_none_early(make: Factory<'_>, n: usize) {
     let all = Gate::new();
     for _ in 0..n {
         let delay = Duration::from_micros(next() % 100_000);
-        let deadline = Instant::now() + delay;
+        let deadline = s.now() + delay;
         let timer = s.timer(delay);
-        let (early, fired, all) = (early.clone(), fired.clone(), all.clone());
+        let (early, fired, all, clock) = (early.clone(), fired.clone(), all.clone(), s.clone());
         s.spawn(async move {
             timer.await;
-            if Instant::now() < deadline {
+            if clock.now() < deadline {
                 early.fetch_add(1, Ordering::Relaxed);
             }
             if fired.fetch_add(1, Ordering::AcqRel) + 1 == n {
@@ -233,12 +240,14 @@ pub fn random_timers_all_fire_none_early(make: Factory<'_>, n: usize) {
         })
         .detach();
     }
-    wait(all.wait());
+    block_within_limit(&s, all.wait(), "not every timer fired");
     assert_eq!(fired.load(Ordering::Acquire), n);
     assert_eq!(early.load(Ordering::Relaxed), 0);
 }
 
 /// How the timer-waiting tasks of [`shutdown_drops_every_future`] await their timer.
+// A test binary uses one of the two.
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug)]
 pub enum TimerAwait {
     /// `timer.fallible().await`: shutdown cancelling the timer while the task runs ends the
@@ -376,7 +385,8 @@ pub fn local_work_reaches_idle_workers(make: Factory<'_>) {
 }
 
 /// A task that blocks its worker thread on a task it just spawned does not deadlock: the
-/// worker's queued work goes to the other workers while it blocks. (Looped.)
+/// worker's queued work goes to the other workers while it blocks (a single-threaded
+/// scheduler runs it in the nested block). (Looped.)
 pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
     let scheduler = make();
     for round in 0..scaled(200) {
@@ -387,7 +397,7 @@ pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
             inner.block_with_timeout(LIMIT, child).ok()
         });
         assert_eq!(
-            wait(outer),
+            block_within_limit(&scheduler, outer, "the outer task never finished"),
             Some(42),
             "round {round}: a task blocking its worker on its own spawns hung"
         );
@@ -447,10 +457,20 @@ pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
         .collect();
     // Spawned from this thread while the players run: it must still get its turn.
     let outsider = scheduler.spawn(async { 7 });
-    assert_eq!(wait(outsider), 7, "a task from another thread was starved");
-    wait(scheduler.timer(Duration::from_millis(1)));
+    let seven = block_within_limit(
+        &scheduler,
+        outsider,
+        "a task from another thread was starved",
+    );
+    assert_eq!(seven, 7);
+    let timer = scheduler.timer(Duration::from_millis(1));
+    block_within_limit(
+        &scheduler,
+        timer,
+        "two tasks waking each other held back a timer",
+    );
     game.stop();
     for player in players {
-        wait(player);
+        block_within_limit(&scheduler, player, "a player did not stop");
     }
 }
