@@ -106,6 +106,8 @@ macro_rules! suite {
             drop_on_a_worker_thread,
             drop_off_main_thread_leaks_foreground_work,
             long_task_does_not_delay_timers,
+            a_task_yielding_forever_does_not_starve_others,
+            a_task_yielding_forever_does_not_hold_back_timers,
             concurrent_blockers,
             nested_block_keeps_the_lifecycle,
             spawn_foreground_off_main_fails_at_the_call,
@@ -123,6 +125,9 @@ macro_rules! suite {
             $crate::conformance::__stamp!({$($exclude)*} mod one_worker super::$one_worker;
                 timers_in_order,
                 ping_pong_does_not_starve_other_work,
+                ping_pong_does_not_hold_back_timers,
+                a_task_yielding_forever_does_not_starve_others,
+                a_task_yielding_forever_does_not_hold_back_timers,
                 blocking_in_every_worker_does_not_hang,
                 nested_block_keeps_the_lifecycle,
             );
@@ -792,6 +797,55 @@ pub fn long_task_does_not_delay_timers(make: Factory<'_>) {
     cv.notify_all();
     assert!(result.is_ok());
     s.block(blocker);
+}
+
+/// Spawns a task that yields forever, counting its polls and its drop; returns its handle
+/// once it has been polled twice.
+fn spawn_yielding_forever(s: &Arc<dyn Scheduler>) -> (Task<()>, DropCounter) {
+    let polls = Counter::new();
+    let dropped = DropCounter::new();
+    let (counted, guard) = (polls.clone(), dropped.guard());
+    let spinner = s.spawn(async move {
+        let _guard = guard;
+        loop {
+            counted.add(1);
+            futures_lite::future::yield_now().await;
+        }
+    });
+    block_within_limit(
+        s,
+        polls.reached(2),
+        "the yielding task was not polled again",
+    );
+    (spinner, dropped)
+}
+
+/// A task that yields forever does not starve other work: tasks spawned after it finish,
+/// and dropping its handle cancels it. (`QueueScheduler::run_all` returning while a task
+/// keeps yielding is in `core_spawn.rs`.)
+pub fn a_task_yielding_forever_does_not_starve_others(make: Factory<'_>) {
+    let s = make();
+    let (spinner, dropped) = spawn_yielding_forever(&s);
+    let tasks: Vec<Task<usize>> = (0..10).map(|i| s.spawn(async move { i })).collect();
+    let sum = block_within_limit(
+        &s,
+        sum_of(tasks),
+        "a task yielding forever starved the others",
+    );
+    assert_eq!(sum, 45);
+    drop(spinner);
+    block_within_limit(&s, dropped.reached(1), "the cancelled task was not dropped");
+}
+
+/// A task that yields forever does not hold back a timer.
+pub fn a_task_yielding_forever_does_not_hold_back_timers(make: Factory<'_>) {
+    let s = make();
+    let (spinner, dropped) = spawn_yielding_forever(&s);
+    let inner = s.clone();
+    let timer = s.spawn(async move { inner.timer(Duration::from_millis(1)).await });
+    block_within_limit(&s, timer, "a task yielding forever held back a timer");
+    drop(spinner);
+    block_within_limit(&s, dropped.reached(1), "the cancelled task was not dropped");
 }
 
 /// Two, then eight, threads block on the scheduler at the same time, each on a future of its

@@ -11,7 +11,7 @@ use std::task::{Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use unified_scheduler::Task;
+use unified_scheduler::{Scheduler, Task};
 
 use super::{Factory, block_within_limit, scaled};
 use crate::common::{Counter, DropCounter, Gate, LIMIT, wait};
@@ -445,16 +445,30 @@ impl PingPong {
     }
 }
 
-/// Two tasks waking each other forever do not starve work spawned from another thread, nor
-/// timers (run it on a single worker: nobody else would take that work).
-pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
-    let scheduler = make();
+/// Starts two tasks that wake each other forever, until [`PingPong::stop`].
+fn start_ping_pong(scheduler: &Arc<dyn Scheduler>) -> (Arc<PingPong>, Vec<Task<()>>) {
     let game = Arc::new(PingPong {
         state: Mutex::new(PingPongState::default()),
     });
-    let players: Vec<Task<()>> = (0..2)
+    let players = (0..2)
         .map(|me| scheduler.spawn(game.clone().play(me)))
         .collect();
+    (game, players)
+}
+
+/// Ends the game and waits for both players.
+fn stop_ping_pong(scheduler: &Arc<dyn Scheduler>, game: &PingPong, players: Vec<Task<()>>) {
+    game.stop();
+    for player in players {
+        block_within_limit(scheduler, player, "a player did not stop");
+    }
+}
+
+/// Two tasks waking each other forever do not starve a task spawned from outside the pool
+/// (run it on a single worker: nobody else would take that work).
+pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
+    let scheduler = make();
+    let (game, players) = start_ping_pong(&scheduler);
     // Spawned from this thread while the players run: it must still get its turn.
     let outsider = scheduler.spawn(async { 7 });
     let seven = block_within_limit(
@@ -463,14 +477,19 @@ pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
         "a task from another thread was starved",
     );
     assert_eq!(seven, 7);
+    stop_ping_pong(&scheduler, &game, players);
+}
+
+/// Two tasks waking each other forever do not hold back a timer (run it on a single worker:
+/// the timer's task has nowhere else to run).
+pub fn ping_pong_does_not_hold_back_timers(make: Factory<'_>) {
+    let scheduler = make();
+    let (game, players) = start_ping_pong(&scheduler);
     let timer = scheduler.timer(Duration::from_millis(1));
     block_within_limit(
         &scheduler,
         timer,
         "two tasks waking each other held back a timer",
     );
-    game.stop();
-    for player in players {
-        block_within_limit(&scheduler, player, "a player did not stop");
-    }
+    stop_ping_pong(&scheduler, &game, players);
 }
