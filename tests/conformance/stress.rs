@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::task::{Poll, Waker};
-use std::thread;
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use unified_scheduler::{Scheduler, Task};
@@ -341,18 +341,37 @@ pub fn shutdown_drops_every_future(
     }
 }
 
-/// Spins on the calling thread until `arrived` reaches 2 (or [`LIMIT`] passes): the task that
-/// calls it holds its worker until a second task, on another worker, arrives.
-fn meet_on_two_threads(arrived: &AtomicUsize) -> bool {
+/// What one of two tasks meeting on two threads saw: its thread, when it started (since
+/// its round began), and whether its sibling arrived in time.
+// Read only through `Debug`, in the failure message.
+#[allow(dead_code)]
+#[derive(Debug)]
+struct Meeting {
+    thread: ThreadId,
+    started: Duration,
+    met: bool,
+}
+
+/// Spins on the calling thread until `arrived` reaches 2 (or half of [`LIMIT`] passes, so
+/// that a failed round still ends, and says what it saw, within the test's own wait): the
+/// task that calls it holds its worker until a second task, on another worker, arrives.
+fn meet_on_two_threads(arrived: &AtomicUsize, round_began: Instant) -> Meeting {
+    let started = round_began.elapsed();
     arrived.fetch_add(1, Ordering::SeqCst);
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + LIMIT / 2;
+    let mut met = true;
     while arrived.load(Ordering::SeqCst) < 2 {
         if Instant::now() > deadline {
-            return false;
+            met = false;
+            break;
         }
         thread::yield_now();
     }
-    true
+    Meeting {
+        thread: thread::current().id(),
+        started,
+        met,
+    }
 }
 
 /// Work a task queues on its own worker reaches an idle worker: two tasks spawned from one
@@ -364,22 +383,25 @@ pub fn local_work_reaches_idle_workers(make: Factory<'_>) {
     for round in 0..scaled(200) {
         let inner = scheduler.clone();
         let outer = scheduler.spawn(async move {
-            let arrived = Arc::new(AtomicUsize::new(0));
-            let tasks: Vec<Task<bool>> = (0..2)
+            let (arrived, began) = (Arc::new(AtomicUsize::new(0)), Instant::now());
+            let tasks: Vec<Task<Meeting>> = (0..2)
                 .map(|_| {
                     let arrived = arrived.clone();
-                    inner.spawn(async move { meet_on_two_threads(&arrived) })
+                    inner.spawn(async move { meet_on_two_threads(&arrived, began) })
                 })
                 .collect();
-            let mut met = true;
+            let mut meetings = Vec::new();
             for task in tasks {
-                met &= task.await;
+                meetings.push(task.await);
             }
-            met
+            meetings
         });
+        let meetings = wait(outer);
         assert!(
-            wait(outer),
-            "round {round}: a task waited {LIMIT:?} for its sibling to run on another worker"
+            meetings.iter().all(|meeting| meeting.met),
+            "round {round}: a task waited {:?} for its sibling to run on another worker: \
+             {meetings:?}",
+            LIMIT / 2
         );
     }
 }
