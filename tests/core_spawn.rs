@@ -69,12 +69,12 @@ fn spawn_labeled_schedules_through_schedule_labeled_every_time() {
 #[test]
 fn dropping_a_task_cancels_it_and_drops_the_future_without_running_it() {
     let (queue, scheduler) = queue();
-    let drops = DropCounter::default();
+    let drops = DropCounter::new();
     let ran = Arc::new(AtomicBool::new(false));
-    let token = drops.token();
+    let guard = drops.guard();
     let flag = ran.clone();
     let task = scheduler.spawn(async move {
-        let _token = token;
+        let _guard = guard;
         flag.store(true, Ordering::SeqCst);
     });
     drop(task);
@@ -135,12 +135,12 @@ fn awaiting_a_cancelled_task_panics_with_a_clear_message_and_fallible_gives_none
 
 #[test]
 fn dropping_the_scheduler_cancels_its_queued_tasks_instead_of_leaking_them() {
-    let drops = DropCounter::default();
+    let drops = DropCounter::new();
     let (queue, scheduler) = queue();
-    let token = drops.token();
+    let guard = drops.guard();
     let task = scheduler
         .spawn(async move {
-            let _token = token;
+            let _guard = guard;
             pending::<()>().await
         })
         .fallible();
@@ -221,12 +221,12 @@ fn a_foreground_task_polled_on_another_thread_panics_with_its_spawn_site() {
 #[test]
 #[cfg_attr(miri, ignore = "leaks the future on purpose, which miri reports")]
 fn a_foreground_task_dropped_on_another_thread_is_leaked_not_dropped() {
-    let drops = DropCounter::default();
+    let drops = DropCounter::new();
     let recording = Arc::new(ForegroundRecording::default());
     let scheduler: Arc<dyn Scheduler> = recording.clone();
-    let token = drops.token();
+    let guard = drops.guard();
     let task = scheduler.spawn_foreground(async move {
-        let _token = token;
+        let _guard = guard;
     });
     drop(task);
     let runnable = recording.0.pop().unwrap();

@@ -1,6 +1,6 @@
-//! The conformance suite stamped for the `LinuxDispatcher` (with the multi-threaded
-//! properties and the reliability stress tests), plus its own behaviour: worker count,
-//! calloop integration, `run_until`.
+//! The conformance suite stamped for the `LinuxDispatcher` (every property, the reliability
+//! stress tests at full size), plus its own behaviour: worker count, calloop integration,
+//! `run_until`.
 //!
 //! Linux and the BSDs only (the backend's OSes), so `--all-features` builds elsewhere.
 #![cfg(any(
@@ -12,6 +12,7 @@
     target_os = "dragonfly"
 ))]
 
+mod common;
 mod conformance;
 
 use std::cell::Cell;
@@ -20,63 +21,44 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use conformance::LIMIT;
+use common::LIMIT;
 use unified_scheduler::{LinuxDispatcher, LinuxDispatcherConfig, Scheduler};
 
 fn make() -> Arc<dyn Scheduler> {
     Arc::new(LinuxDispatcher::new())
 }
 
-/// One worker: background work runs in FIFO order, so completion order is defined.
+/// One worker: background work runs in FIFO order, so completion order is defined, and a
+/// task that blocks holds the only worker thread.
 fn make_single_worker() -> Arc<dyn Scheduler> {
     Arc::new(LinuxDispatcher::with_config(
         LinuxDispatcherConfig::default().worker_threads(1),
     ))
 }
 
-conformance::stamp_dispatcher!(make);
-conformance::stamp!(make_single_worker; timers_in_order, ping_pong_does_not_starve_other_work);
-
-/// With a single worker, a task that blocks holds the only worker thread.
-mod single_worker {
-    use super::*;
-    conformance::stamp!(make_single_worker;
-        blocking_in_every_worker_does_not_hang,
-        nested_block_keeps_the_lifecycle,
-    );
-}
-
-// Main-thread behaviour shared with the other dispatchers: nested blocking, dropping the
-// dispatcher off the main thread.
-conformance::stamp!(make;
-    nested_block_on_main_runs_foreground_work,
-    drop_off_main_thread_leaks_foreground_work,
-);
-
-// Reliability: 1,000,000 tasks from four threads, wake storms, 10,000 random timers,
-// shutdown with everything in flight (20 dispatchers, 500 tasks each).
-conformance::stamp!(make;
-    // Under miri, crossbeam-epoch's bookkeeping on every steal makes the usual hundredth
-    // take many minutes: a ten-thousandth still crosses every path.
-    many_tasks_from_four_threads_run_exactly_once(if cfg!(miri) { 2_500 } else { 250_000 }),
-    wake_storm_while_running,
-    wake_storm_while_queued,
-    wake_storm_after_cancellation,
-    random_timers_all_fire_none_early(10_000),
-    shutdown_drops_every_future(20, 500, conformance::TimerAwait::Fallible),
-);
-
-// Per-worker queues: work queued on a busy worker reaches the idle one, and a worker that
-// blocks hands its queued work over. Two workers, whatever the machine.
+/// Per-worker queues: work queued on a busy worker must reach the idle one, and a worker
+/// that blocks hands its queued work over. Two workers, whatever the machine.
 fn make_two_workers() -> Arc<dyn Scheduler> {
     Arc::new(LinuxDispatcher::with_config(
         LinuxDispatcherConfig::default().worker_threads(2),
     ))
 }
-conformance::stamp!(make_two_workers;
-    local_work_reaches_idle_workers,
-    block_inside_a_task_on_its_own_spawn,
-);
+
+// Reliability: 1,000,000 tasks from four threads, 10,000 random timers, shutdown with
+// everything in flight (20 dispatchers, 500 tasks each).
+conformance::suite! {
+    make: make,
+    one_worker: make_single_worker,
+    two_workers: make_two_workers,
+    sizes: {
+        // Under miri, crossbeam-epoch's bookkeeping on every steal makes the usual hundredth
+        // take many minutes: a ten-thousandth still crosses every path.
+        tasks_per_spawner: if cfg!(miri) { 2_500 } else { 250_000 },
+        random_timers: 10_000,
+        shutdown: (20, 500, conformance::TimerAwait::Fallible),
+    },
+    exclude: {},
+}
 
 #[test]
 fn default_config_has_at_least_two_workers() {

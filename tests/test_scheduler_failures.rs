@@ -333,7 +333,7 @@ fn seeds_and_iterations_come_from_the_environment() {
 #[test]
 fn the_stuck_report_names_tasks_cancelled_because_their_task_was_dropped() {
     let (_test, scheduler) = scheduler(TestSchedulerConfig::new().seed(2));
-    let done = common::util::Gate::new();
+    let done = common::Gate::new();
     for _ in 0..3 {
         let opener = done.clone();
         // The classic mistake: `_task` drops (and so cancels) the task at the end of the loop.

@@ -1,16 +1,14 @@
 //! TestScheduler: what it says about tasks is true, however tasks nest, end, or are dropped:
 //! `is_task_running`, `live_tasks`, `is_main_thread` and task ids.
 
-#[path = "conformance/util.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod util;
+mod common;
 
 use std::future::pending;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::Gate;
 use unified_scheduler::{Scheduler, Task, TaskId, TestScheduler, TestSchedulerConfig};
-use util::Gate;
 
 fn scheduler(config: TestSchedulerConfig) -> (Arc<TestScheduler>, Arc<dyn Scheduler>) {
     let test = Arc::new(TestScheduler::with_config(config));

@@ -1,26 +1,38 @@
 //! The behaviour every `Scheduler` must have, written once.
 //!
-//! Each property is a function taking a factory of fresh schedulers; a backend's test file
-//! stamps the properties that apply to it with [`stamp!`]:
+//! Each property is a function taking a factory of fresh schedulers. [`suite!`] stamps the
+//! whole list for a backend, one `#[test]` per property; what does not run on that backend is
+//! written where it is stamped, with its reason:
 //!
 //! ```ignore
+//! mod common;
 //! mod conformance;
 //! fn make() -> Arc<dyn Scheduler> { Arc::new(MyDispatcher::new()) }
-//! conformance::stamp!(make; spawn_and_await, many_tasks, timer_zero);
+//! conformance::suite! {
+//!     make: make, one_worker: make_one_worker, two_workers: make_two_workers,
+//!     sizes: { tasks_per_spawner: 50_000, random_timers: 2_000,
+//!              shutdown: (10, 400, conformance::TimerAwait::Fallible) },
+//!     exclude: {
+//!         #[ignore = "why it cannot apply here"] background_runs_off_main_thread,
+//!         #[cfg_attr(miri, ignore = "why")] wake_storm_while_running,
+//!         #[ignore = "why"] two_workers::*,
+//!     },
+//! }
 //! ```
 //!
 //! The factory is called on the test's thread, which becomes the scheduler's main thread.
 //! Every wait is bounded by [`LIMIT`]: a lost wakeup fails the test instead of hanging it.
-//! Properties that only make sense for multi-threaded backends say so.
+//! The helpers (gates, counters, drop counters, `wait`) live in the tests' `common` module,
+//! which a file stamping the suite declares too.
 
-// Each backend stamps the properties that apply to it, so some go unused in some binaries;
-// `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see.
-#![allow(dead_code, unreachable_pub)]
+// `pub` marks what the suite offers to the test files, which `unreachable_pub` cannot see;
+// the Windows suite calls one property itself, the other files only through `suite!`.
+#![allow(unreachable_pub)]
 
 pub mod stress;
-pub mod util;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -30,47 +42,48 @@ use std::time::{Duration, Instant};
 
 use unified_scheduler::{FallibleTask, Scheduler, Task};
 
-// Only the multi-threaded backends stamp the stress properties.
-#[allow(unused_imports)]
 pub use self::stress::*;
-pub use self::util::{Counter, DropCounter, Gate, LIMIT, wait};
+use crate::common::{self, Counter, DropCounter, Gate, LIMIT, wait};
 
 /// Makes a fresh scheduler whose main thread is the calling thread.
 pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
 
-/// Stamps `#[test]` functions, one per named property, each calling the property with the
-/// factory. A property may take more arguments after the factory (sizes, modes), given in
-/// parentheses, and may carry attributes for its test:
+/// Stamps every property of the suite for one backend: one `#[test]` per property, named
+/// after it, at the call site, plus two modules for the properties that need a particular
+/// pool. Nothing is left out unless the call site says so.
 ///
-/// ```ignore
-/// conformance::stamp!(make;
-///     spawn_and_await,
-///     random_timers_all_fire_none_early(2_000),
-///     #[cfg_attr(miri, ignore = "why")] drop_off_main_thread_leaks_foreground_work,
-/// );
-/// ```
-macro_rules! stamp {
-    ($make:path; $($(#[$attr:meta])* $property:ident $(($($arg:expr),* $(,)?))?),+ $(,)?) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $property() {
-                $crate::conformance::$property(&$make $($(, $arg)*)?);
-            }
-        )+
-    };
-}
-pub(crate) use stamp;
-
-/// Stamps the suite for a multi-threaded dispatcher with a main thread: every property that
-/// does not need a particular configuration, plus the multi-threaded ones about shutdown from
-/// a worker and timers beside a long task. `timers_in_order` (which needs a single worker)
-/// and the stress properties (whose sizes are the backend's) are stamped separately.
-// Only the dispatchers' test files use it.
-#[allow(unused_macros)]
-macro_rules! stamp_dispatcher {
-    ($make:path) => {
-        $crate::conformance::stamp!($make;
+/// - `make`: the backend's usual configuration; most properties use it.
+/// - `one_worker`: background work runs one task at a time, in the order it was scheduled
+///   (a pool of one thread; a single-threaded scheduler's FIFO mode). Its properties are
+///   stamped in `mod one_worker`: completion order, starvation, a task blocking the only
+///   thread.
+/// - `two_workers`: a pool of at least two threads, whatever the machine, stamped in
+///   `mod two_workers`: work reaching an idle worker, a worker blocking on its own spawn.
+///   A single-threaded scheduler passes its one configuration for both modules and excludes
+///   what needs a second thread.
+/// - `sizes`: the stress properties' sizes, which the backend picks to run in reasonable
+///   time (scaled down again under miri by [`scaled`]).
+/// - `exclude`: what does not run here, each with the attributes its test gets:
+///   `#[ignore = "why"]`, `#[cfg_attr(miri, ignore = "why")]`, `#[should_panic]`, ... An entry
+///   names a property (`wake_storm_while_running`), one in a module
+///   (`one_worker::timers_in_order`) or a whole module (`two_workers::*`). A name that is not
+///   a property fails to compile.
+///
+/// The factories are names of functions in scope (the modules reach them through `super::`).
+macro_rules! suite {
+    (
+        make: $make:ident,
+        one_worker: $one_worker:ident,
+        two_workers: $two_workers:ident,
+        sizes: {
+            tasks_per_spawner: $per_spawner:expr,
+            random_timers: $random_timers:expr,
+            shutdown: ($rounds:expr, $tasks:expr, $timers:expr $(,)?) $(,)?
+        },
+        exclude: { $($exclude:tt)* } $(,)?
+    ) => {
+        $crate::conformance::__check_exclusions!($($exclude)*);
+        $crate::conformance::__stamp!({$($exclude)*} $make;
             spawn_and_await,
             many_tasks,
             spawn_from_inside,
@@ -89,17 +102,164 @@ macro_rules! stamp_dispatcher {
             park_and_unpark,
             shutdown_with_pending_work,
             shutdown_drops_foreground_on_main,
+            nested_block_on_main_runs_foreground_work,
             drop_on_a_worker_thread,
+            drop_off_main_thread_leaks_foreground_work,
             long_task_does_not_delay_timers,
+            a_task_yielding_forever_does_not_starve_others,
+            a_task_yielding_forever_does_not_hold_back_timers,
             concurrent_blockers,
             nested_block_keeps_the_lifecycle,
             spawn_foreground_off_main_fails_at_the_call,
             blocking_in_every_worker_does_not_hang,
+            // Reliability under load (`stress.rs`).
+            many_tasks_from_four_threads_run_exactly_once($per_spawner),
+            wake_storm_while_running,
+            wake_storm_while_queued,
+            wake_storm_after_cancellation,
+            random_timers_all_fire_none_early($random_timers),
+            shutdown_drops_every_future($rounds, $tasks, $timers),
         );
+        /// The suite's properties that need background work to run one task at a time.
+        mod one_worker {
+            $crate::conformance::__stamp!({$($exclude)*} mod one_worker super::$one_worker;
+                timers_in_order,
+                ping_pong_does_not_starve_other_work,
+                ping_pong_does_not_hold_back_timers,
+                a_task_yielding_forever_does_not_starve_others,
+                a_task_yielding_forever_does_not_hold_back_timers,
+                blocking_in_every_worker_does_not_hang,
+                nested_block_keeps_the_lifecycle,
+            );
+        }
+        /// The suite's properties that need a pool of at least two threads.
+        mod two_workers {
+            $crate::conformance::__stamp!({$($exclude)*} mod two_workers super::$two_workers;
+                local_work_reaches_idle_workers,
+                block_inside_a_task_on_its_own_spawn,
+            );
+        }
     };
 }
+pub(crate) use suite;
+
+/// For [`suite!`]: stamps each listed property, at the top level (no module name) or in a
+/// module of the suite (its name first), with the attributes its exclusion gives it.
+#[doc(hidden)]
+macro_rules! __stamp {
+    ($exclude:tt mod $module:ident $make:path; $($property:ident),+ $(,)?) => {
+        $($crate::conformance::__stamp_one!(
+            ($) $exclude [$module] $property (&$make)
+        );)+
+    };
+    ($exclude:tt $make:path; $($property:ident $(($($arg:expr),*))?),+ $(,)?) => {
+        $($crate::conformance::__stamp_one!(
+            ($) $exclude [] $property (&$make $($(, $arg)*)?)
+        );)+
+    };
+}
+pub(crate) use __stamp;
+
+/// For [`suite!`]: one property's test. The exclusions are looked up by a macro made for
+/// this property, whose first rules match its own name (macro_rules cannot compare two
+/// names otherwise); `$d` is a `$` for that macro's own variables.
+#[doc(hidden)]
+macro_rules! __stamp_one {
+    (($d:tt) {$($exclude:tt)*} [] $property:ident ($($arg:expr),*)) => {
+        macro_rules! __pick {
+            ($d(#[$d attr:meta])+ $property $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $d($d other:ident)::+ $d(::*)? $d(, $d($d rest:tt)*)?) => {
+                __pick!($d($d($d rest)*)?);
+            };
+            () => {
+                #[test]
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+        }
+        __pick!($($exclude)*);
+    };
+    (($d:tt) {$($exclude:tt)*} [$module:ident] $property:ident ($($arg:expr),*)) => {
+        macro_rules! __pick {
+            ($d(#[$d attr:meta])+ $module :: $property $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $module :: * $d(, $d($d rest:tt)*)?) => {
+                #[test]
+                $d(#[$d attr])*
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+            ($d(#[$d attr:meta])+ $d($d other:ident)::+ $d(::*)? $d(, $d($d rest:tt)*)?) => {
+                __pick!($d($d($d rest)*)?);
+            };
+            () => {
+                #[test]
+                fn $property() {
+                    $crate::conformance::$property($($arg),*);
+                }
+            };
+        }
+        __pick!($($exclude)*);
+    };
+}
+pub(crate) use __stamp_one;
+
+/// For [`suite!`]: every exclusion names a property of the suite, or one of its modules.
+#[doc(hidden)]
+macro_rules! __check_exclusions {
+    () => {};
+    ($(#[$attr:meta])+ $module:ident :: * $(, $($rest:tt)*)?) => {
+        $crate::conformance::__module!($module);
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+    ($(#[$attr:meta])+ $module:ident :: $property:ident $(, $($rest:tt)*)?) => {
+        $crate::conformance::__module!($module);
+        const _: () = {
+            let _ = $crate::conformance::$property;
+        };
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+    ($(#[$attr:meta])+ $property:ident $(, $($rest:tt)*)?) => {
+        const _: () = {
+            let _ = $crate::conformance::$property;
+        };
+        $crate::conformance::__check_exclusions!($($($rest)*)?);
+    };
+}
+pub(crate) use __check_exclusions;
+
+/// For [`suite!`]: the suite's modules; any other name fails to compile.
+#[doc(hidden)]
+macro_rules! __module {
+    (one_worker) => {};
+    (two_workers) => {};
+}
+// Used only by a file that excludes something in a module.
 #[allow(unused_imports)]
-pub(crate) use stamp_dispatcher;
+pub(crate) use __module;
+
+/// The main thread blocks on the scheduler until `future` finishes (a single-threaded
+/// scheduler runs its tasks only meanwhile); fails with `what` after [`LIMIT`].
+#[track_caller]
+pub fn block_within_limit<F: Future>(s: &Arc<dyn Scheduler>, future: F, what: &str) -> F::Output {
+    match s.block_with_timeout(LIMIT, future) {
+        Ok(output) => output,
+        Err(_) => panic!("{what} within {LIMIT:?}"),
+    }
+}
 
 /// Scales a count down under miri, which is orders of magnitude slower.
 pub fn scaled(n: usize) -> usize {
@@ -320,9 +480,9 @@ pub fn cancel_by_drop(make: Factory<'_>) {
     let s = make();
     let gate = Gate::new();
     let parked = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let ran_on = Arc::new(AtomicBool::new(false));
-    let guard = DropCounter::new(&dropped);
+    let guard = dropped.guard();
     let (opened, ran, parked_signal) = (gate.clone(), ran_on.clone(), parked.clone());
     let task = s.spawn(async move {
         let _guard = guard;
@@ -355,7 +515,7 @@ pub fn cancel_foreground_by_drop(make: Factory<'_>) {
     let main = thread::current().id();
     let dropped_on = Arc::new(Mutex::new(None));
     let ran = Rc::new(RefCell::new(false));
-    let guard = util::OnDrop::new({
+    let guard = common::OnDrop::new({
         let dropped = dropped.clone();
         let dropped_on = dropped_on.clone();
         move || {
@@ -396,11 +556,7 @@ pub fn panics_reach_the_awaiter(make: Factory<'_>) {
     let s = make();
     let task = s.spawn(async { panic!("boom in a task") });
     let caught = catch_unwind(AssertUnwindSafe(|| s.block(task))).expect_err("no panic");
-    let message = caught
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| caught.downcast_ref::<String>().map(String::as_str));
-    assert_eq!(message, Some("boom in a task"));
+    assert_eq!(common::panic_message(&*caught), "boom in a task");
     let n = 4 * s.num_cpus() + 4;
     for _ in 0..n {
         s.spawn(async { panic!("detached boom") }).detach();
@@ -476,7 +632,7 @@ pub fn shutdown_with_pending_work(make: Factory<'_>) {
     let s = make();
     let n = scaled(1_000);
     let gate = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let tasks = gated_tasks(&s, n, &gate, &dropped);
     let timers: Vec<_> = (0..n.min(100))
         .map(|_| s.timer(Duration::from_secs(3600)).fallible())
@@ -505,7 +661,7 @@ pub fn shutdown_drops_foreground_on_main(make: Factory<'_>) {
         .map(|_| {
             let dropped = dropped.clone();
             let wrong_thread = wrong_thread.clone();
-            let guard = util::OnDrop::new(move || {
+            let guard = common::OnDrop::new(move || {
                 if thread::current().id() != main {
                     wrong_thread.store(true, Ordering::SeqCst);
                 }
@@ -533,11 +689,11 @@ fn gated_tasks(
     s: &Arc<dyn Scheduler>,
     n: usize,
     gate: &Gate,
-    dropped: &Counter,
+    dropped: &DropCounter,
 ) -> Vec<FallibleTask<()>> {
     (0..n)
         .map(|_| {
-            let guard = DropCounter::new(dropped);
+            let guard = dropped.guard();
             let gate = gate.clone();
             s.spawn(async move {
                 let _guard = guard;
@@ -565,7 +721,7 @@ pub fn nested_block_on_main_runs_foreground_work(make: Factory<'_>) {
 pub fn drop_on_a_worker_thread(make: Factory<'_>) {
     let s = make();
     let gate = Gate::new();
-    let dropped = Counter::new();
+    let dropped = DropCounter::new();
     let pending = gated_tasks(&s, 100, &gate, &dropped);
     let done = Counter::new();
     let last = s.clone();
@@ -599,7 +755,7 @@ pub fn drop_off_main_thread_leaks_foreground_work(make: Factory<'_>) -> Arc<Atom
     let tasks: Vec<FallibleTask<()>> = (0..10)
         .map(|_| {
             let touched = touched.clone();
-            let guard = util::OnDrop::new(move || {
+            let guard = common::OnDrop::new(move || {
                 touched.fetch_add(1, Ordering::SeqCst);
             });
             let not_send = Rc::new(());
@@ -649,6 +805,55 @@ pub fn long_task_does_not_delay_timers(make: Factory<'_>) {
     s.block(blocker);
 }
 
+/// Spawns a task that yields forever, counting its polls and its drop; returns its handle
+/// once it has been polled twice.
+fn spawn_yielding_forever(s: &Arc<dyn Scheduler>) -> (Task<()>, DropCounter) {
+    let polls = Counter::new();
+    let dropped = DropCounter::new();
+    let (counted, guard) = (polls.clone(), dropped.guard());
+    let spinner = s.spawn(async move {
+        let _guard = guard;
+        loop {
+            counted.add(1);
+            futures_lite::future::yield_now().await;
+        }
+    });
+    block_within_limit(
+        s,
+        polls.reached(2),
+        "the yielding task was not polled again",
+    );
+    (spinner, dropped)
+}
+
+/// A task that yields forever does not starve other work: tasks spawned after it finish,
+/// and dropping its handle cancels it. (`QueueScheduler::run_all` returning while a task
+/// keeps yielding is in `core_spawn.rs`.)
+pub fn a_task_yielding_forever_does_not_starve_others(make: Factory<'_>) {
+    let s = make();
+    let (spinner, dropped) = spawn_yielding_forever(&s);
+    let tasks: Vec<Task<usize>> = (0..10).map(|i| s.spawn(async move { i })).collect();
+    let sum = block_within_limit(
+        &s,
+        sum_of(tasks),
+        "a task yielding forever starved the others",
+    );
+    assert_eq!(sum, 45);
+    drop(spinner);
+    block_within_limit(&s, dropped.reached(1), "the cancelled task was not dropped");
+}
+
+/// A task that yields forever does not hold back a timer.
+pub fn a_task_yielding_forever_does_not_hold_back_timers(make: Factory<'_>) {
+    let s = make();
+    let (spinner, dropped) = spawn_yielding_forever(&s);
+    let inner = s.clone();
+    let timer = s.spawn(async move { inner.timer(Duration::from_millis(1)).await });
+    block_within_limit(&s, timer, "a task yielding forever held back a timer");
+    drop(spinner);
+    block_within_limit(&s, dropped.reached(1), "the cancelled task was not dropped");
+}
+
 /// Two, then eight, threads block on the scheduler at the same time, each on a future of its
 /// own; every one of them returns once its future is woken, in whatever order that happens.
 /// Rounds repeat so that a lost wakeup between blockers shows up.
@@ -672,7 +877,7 @@ pub fn concurrent_blockers(make: Factory<'_>) {
             wait(started.reached(threads));
             // Open the gates one by one, last first, while the others stay parked.
             for gate in gates.iter().rev() {
-                util::spin_for(Duration::from_micros(200));
+                common::spin_for(Duration::from_micros(200));
                 gate.open();
             }
             for blocker in blockers {
@@ -718,7 +923,7 @@ pub fn spawn_foreground_off_main_fails_at_the_call(make: Factory<'_>) {
             other.spawn_foreground(async { 1 }).detach();
         }))
         .expect_err("spawn_foreground off the main thread must panic");
-        (util::panic_message(&*panic), line)
+        (common::panic_message(&*panic), line)
     })
     .join()
     .unwrap();

@@ -1,19 +1,20 @@
-//! Reliability stress properties for multi-threaded dispatchers: many spawners, wake storms,
-//! many timers, shutdown with everything in flight. Re-exported by the suite, so
-//! `conformance::stamp!` stamps them like any other property; sizes are arguments (a backend
-//! picks what it can run in reasonable time) and are scaled down under miri by [`scaled`].
+//! Reliability stress properties: many spawners, wake storms, many timers, shutdown with
+//! everything in flight. Re-exported by the suite, so `conformance::suite!` stamps them like
+//! any other property; sizes are arguments (a backend picks what it can run in reasonable
+//! time) and are scaled down under miri by [`scaled`].
 
 use std::future::poll_fn;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::task::{Poll, Waker};
-use std::thread;
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use unified_scheduler::Task;
+use unified_scheduler::{Scheduler, Task};
 
-use super::{Counter, DropCounter, Factory, Gate, LIMIT, scaled, wait};
+use super::{Factory, block_within_limit, scaled};
+use crate::common::{Counter, DropCounter, Gate, LIMIT, wait};
 
 /// `4 * per_thread` tasks spawned from 4 threads at once all complete, each exactly once.
 pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thread: usize) {
@@ -50,7 +51,7 @@ pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thre
     for spawner in spawners {
         spawner.join().unwrap();
     }
-    wait(all_done.wait());
+    block_within_limit(&s, all_done.wait(), "not every task ran");
     assert_eq!(count.load(Ordering::Acquire), total);
     assert_eq!(twice.load(Ordering::Relaxed), 0);
     assert!(ran.iter().all(|r| r.load(Ordering::Relaxed)));
@@ -58,7 +59,8 @@ pub fn many_tasks_from_four_threads_run_exactly_once(make: Factory<'_>, per_thre
 
 /// A task woken from another thread while it is still running (between its handshake and
 /// its return of `Pending`) never loses the wakeup. One wake per round: a lost one hangs the
-/// round, which the bounded wait turns into a failure.
+/// round, which the bounded wait turns into a failure. The main thread blocks on the task
+/// meanwhile (a single-threaded scheduler runs it there).
 pub fn wake_storm_while_running(make: Factory<'_>) {
     let s = make();
     for _ in 0..scaled(20) {
@@ -77,25 +79,31 @@ pub fn wake_storm_while_running(make: Factory<'_>) {
             cv.notify_all();
             Poll::Pending
         }));
-        let (lock, cv) = &*shared;
-        for round in 1..=rounds {
-            let mut state = lock.lock().unwrap();
-            let deadline = Instant::now() + LIMIT;
-            // Wait for the previous round's acknowledgement (and a registered waker).
-            while state.1 != round - 1 || state.2.is_none() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                assert!(!left.is_zero(), "lost wakeup in round {round}");
-                state = cv.wait_timeout(state, left).unwrap().0;
+        let waker_thread = thread::spawn(move || {
+            let (lock, cv) = &*shared;
+            for round in 1..=rounds {
+                let mut state = lock.lock().unwrap();
+                let deadline = Instant::now() + LIMIT;
+                // Wait for the previous round's acknowledgement (and a registered waker).
+                while state.1 != round - 1 || state.2.is_none() {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(round);
+                    }
+                    state = cv.wait_timeout(state, left).unwrap().0;
+                }
+                state.0 = round;
+                let waker = state.2.take().unwrap();
+                drop(state);
+                waker.wake();
             }
-            state.0 = round;
-            let waker = state.2.take().unwrap();
-            drop(state);
-            waker.wake();
+            Ok(())
+        });
+        let finished = s.block_with_timeout(LIMIT, task).is_ok();
+        if let Err(round) = waker_thread.join().unwrap() {
+            panic!("lost wakeup in round {round}");
         }
-        assert!(
-            s.block_with_timeout(LIMIT, task).is_ok(),
-            "lost the last wakeup"
-        );
+        assert!(finished, "lost the last wakeup");
     }
 }
 
@@ -156,7 +164,7 @@ pub fn wake_storm_while_queued(make: Factory<'_>) {
 pub fn wake_storm_after_cancellation(make: Factory<'_>) {
     for _ in 0..scaled(50) {
         let s = make();
-        let dropped = Counter::new();
+        let dropped = DropCounter::new();
         let n = 20;
         let slots: Vec<Arc<Mutex<Option<Waker>>>> =
             (0..n).map(|_| Arc::new(Mutex::new(None))).collect();
@@ -164,8 +172,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
         let tasks: Vec<Task<()>> = slots
             .iter()
             .map(|slot| {
-                let (slot, guard, registered) =
-                    (slot.clone(), DropCounter::new(&dropped), registered.clone());
+                let (slot, guard, registered) = (slot.clone(), dropped.guard(), registered.clone());
                 s.spawn(poll_fn(move |cx| {
                     let _ = &guard;
                     if slot.lock().unwrap().replace(cx.waker().clone()).is_none() {
@@ -175,7 +182,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
                 }))
             })
             .collect();
-        wait(registered.reached(n));
+        block_within_limit(&s, registered.reached(n), "a task was never polled");
         let wakers: Vec<Waker> = slots
             .iter()
             .map(|slot| slot.lock().unwrap().clone().unwrap())
@@ -199,7 +206,7 @@ pub fn wake_storm_after_cancellation(make: Factory<'_>) {
         drop(slots);
         drop(wakers);
         wait(dropped.reached(n));
-        assert_eq!(dropped.get(), n, "a future was dropped twice");
+        assert_eq!(dropped.count(), n, "a future was dropped twice");
     }
 }
 
@@ -219,12 +226,12 @@ pub fn random_timers_all_fire_none_early(make: Factory<'_>, n: usize) {
     let all = Gate::new();
     for _ in 0..n {
         let delay = Duration::from_micros(next() % 100_000);
-        let deadline = Instant::now() + delay;
+        let deadline = s.now() + delay;
         let timer = s.timer(delay);
-        let (early, fired, all) = (early.clone(), fired.clone(), all.clone());
+        let (early, fired, all, clock) = (early.clone(), fired.clone(), all.clone(), s.clone());
         s.spawn(async move {
             timer.await;
-            if Instant::now() < deadline {
+            if clock.now() < deadline {
                 early.fetch_add(1, Ordering::Relaxed);
             }
             if fired.fetch_add(1, Ordering::AcqRel) + 1 == n {
@@ -233,12 +240,14 @@ pub fn random_timers_all_fire_none_early(make: Factory<'_>, n: usize) {
         })
         .detach();
     }
-    wait(all.wait());
+    block_within_limit(&s, all.wait(), "not every timer fired");
     assert_eq!(fired.load(Ordering::Acquire), n);
     assert_eq!(early.load(Ordering::Relaxed), 0);
 }
 
 /// How the timer-waiting tasks of [`shutdown_drops_every_future`] await their timer.
+// A test binary uses one of the two.
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug)]
 pub enum TimerAwait {
     /// `timer.fallible().await`: shutdown cancelling the timer while the task runs ends the
@@ -266,12 +275,12 @@ pub fn shutdown_drops_every_future(
 ) {
     for _ in 0..scaled(rounds) {
         let s = make();
-        let dropped = Counter::new();
+        let dropped = DropCounter::new();
         let gate = Gate::new();
         let mut spawned = 0;
         let mut handles = Vec::new();
         for i in 0..scaled(tasks) {
-            let guard = DropCounter::new(&dropped);
+            let guard = dropped.guard();
             let gate = gate.clone();
             let task = match i % 4 {
                 0 => s.spawn(async move {
@@ -328,22 +337,41 @@ pub fn shutdown_drops_every_future(
             }
         }
         wait(dropped.reached(spawned));
-        assert_eq!(dropped.get(), spawned);
+        assert_eq!(dropped.count(), spawned);
     }
 }
 
-/// Spins on the calling thread until `arrived` reaches 2 (or [`LIMIT`] passes): the task that
-/// calls it holds its worker until a second task, on another worker, arrives.
-fn meet_on_two_threads(arrived: &AtomicUsize) -> bool {
+/// What one of two tasks meeting on two threads saw: its thread, when it started (since
+/// its round began), and whether its sibling arrived in time.
+// Read only through `Debug`, in the failure message.
+#[allow(dead_code)]
+#[derive(Debug)]
+struct Meeting {
+    thread: ThreadId,
+    started: Duration,
+    met: bool,
+}
+
+/// Spins on the calling thread until `arrived` reaches 2 (or half of [`LIMIT`] passes, so
+/// that a failed round still ends, and says what it saw, within the test's own wait): the
+/// task that calls it holds its worker until a second task, on another worker, arrives.
+fn meet_on_two_threads(arrived: &AtomicUsize, round_began: Instant) -> Meeting {
+    let started = round_began.elapsed();
     arrived.fetch_add(1, Ordering::SeqCst);
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + LIMIT / 2;
+    let mut met = true;
     while arrived.load(Ordering::SeqCst) < 2 {
         if Instant::now() > deadline {
-            return false;
+            met = false;
+            break;
         }
         thread::yield_now();
     }
-    true
+    Meeting {
+        thread: thread::current().id(),
+        started,
+        met,
+    }
 }
 
 /// Work a task queues on its own worker reaches an idle worker: two tasks spawned from one
@@ -355,28 +383,32 @@ pub fn local_work_reaches_idle_workers(make: Factory<'_>) {
     for round in 0..scaled(200) {
         let inner = scheduler.clone();
         let outer = scheduler.spawn(async move {
-            let arrived = Arc::new(AtomicUsize::new(0));
-            let tasks: Vec<Task<bool>> = (0..2)
+            let (arrived, began) = (Arc::new(AtomicUsize::new(0)), Instant::now());
+            let tasks: Vec<Task<Meeting>> = (0..2)
                 .map(|_| {
                     let arrived = arrived.clone();
-                    inner.spawn(async move { meet_on_two_threads(&arrived) })
+                    inner.spawn(async move { meet_on_two_threads(&arrived, began) })
                 })
                 .collect();
-            let mut met = true;
+            let mut meetings = Vec::new();
             for task in tasks {
-                met &= task.await;
+                meetings.push(task.await);
             }
-            met
+            meetings
         });
+        let meetings = wait(outer);
         assert!(
-            wait(outer),
-            "round {round}: a task waited {LIMIT:?} for its sibling to run on another worker"
+            meetings.iter().all(|meeting| meeting.met),
+            "round {round}: a task waited {:?} for its sibling to run on another worker: \
+             {meetings:?}",
+            LIMIT / 2
         );
     }
 }
 
 /// A task that blocks its worker thread on a task it just spawned does not deadlock: the
-/// worker's queued work goes to the other workers while it blocks. (Looped.)
+/// worker's queued work goes to the other workers while it blocks (a single-threaded
+/// scheduler runs it in the nested block). (Looped.)
 pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
     let scheduler = make();
     for round in 0..scaled(200) {
@@ -387,7 +419,7 @@ pub fn block_inside_a_task_on_its_own_spawn(make: Factory<'_>) {
             inner.block_with_timeout(LIMIT, child).ok()
         });
         assert_eq!(
-            wait(outer),
+            block_within_limit(&scheduler, outer, "the outer task never finished"),
             Some(42),
             "round {round}: a task blocking its worker on its own spawns hung"
         );
@@ -435,22 +467,51 @@ impl PingPong {
     }
 }
 
-/// Two tasks waking each other forever do not starve work spawned from another thread, nor
-/// timers (run it on a single worker: nobody else would take that work).
-pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
-    let scheduler = make();
+/// Starts two tasks that wake each other forever, until [`PingPong::stop`].
+fn start_ping_pong(scheduler: &Arc<dyn Scheduler>) -> (Arc<PingPong>, Vec<Task<()>>) {
     let game = Arc::new(PingPong {
         state: Mutex::new(PingPongState::default()),
     });
-    let players: Vec<Task<()>> = (0..2)
+    let players = (0..2)
         .map(|me| scheduler.spawn(game.clone().play(me)))
         .collect();
-    // Spawned from this thread while the players run: it must still get its turn.
-    let outsider = scheduler.spawn(async { 7 });
-    assert_eq!(wait(outsider), 7, "a task from another thread was starved");
-    wait(scheduler.timer(Duration::from_millis(1)));
+    (game, players)
+}
+
+/// Ends the game and waits for both players.
+fn stop_ping_pong(scheduler: &Arc<dyn Scheduler>, game: &PingPong, players: Vec<Task<()>>) {
     game.stop();
     for player in players {
-        wait(player);
+        block_within_limit(scheduler, player, "a player did not stop");
     }
+}
+
+/// Two tasks waking each other forever do not starve a task spawned from outside the pool
+/// (run it on a single worker: nobody else would take that work).
+pub fn ping_pong_does_not_starve_other_work(make: Factory<'_>) {
+    let scheduler = make();
+    let (game, players) = start_ping_pong(&scheduler);
+    // Spawned from this thread while the players run: it must still get its turn.
+    let outsider = scheduler.spawn(async { 7 });
+    let seven = block_within_limit(
+        &scheduler,
+        outsider,
+        "a task from another thread was starved",
+    );
+    assert_eq!(seven, 7);
+    stop_ping_pong(&scheduler, &game, players);
+}
+
+/// Two tasks waking each other forever do not hold back a timer (run it on a single worker:
+/// the timer's task has nowhere else to run).
+pub fn ping_pong_does_not_hold_back_timers(make: Factory<'_>) {
+    let scheduler = make();
+    let (game, players) = start_ping_pong(&scheduler);
+    let timer = scheduler.timer(Duration::from_millis(1));
+    block_within_limit(
+        &scheduler,
+        timer,
+        "two tasks waking each other held back a timer",
+    );
+    stop_ping_pong(&scheduler, &game, players);
 }
