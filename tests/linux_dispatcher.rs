@@ -136,3 +136,10 @@ fn run_until_runs_foreground_work() {
     let refused = thread::spawn(move || other.run_until(async {})).join();
     assert!(refused.is_err());
 }
+
+/// The backend contract: a multi-threaded backend hands its tasks its inner state, so a
+/// wake touches no reference count every thread shares and can never run `Drop`.
+#[test]
+fn tasks_wake_through_the_task_queue() {
+    assert!(make().task_queue().is_some());
+}

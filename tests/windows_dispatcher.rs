@@ -445,3 +445,11 @@ fn single_thread_pool_runs_in_fifo_order() {
     assert!(!overlap.load(Ordering::SeqCst));
     assert_eq!(*log.lock().unwrap(), (0..n).collect::<Vec<_>>());
 }
+
+/// The backend contract: a multi-threaded backend hands its tasks its inner state, so a
+/// wake touches no reference count every thread shares and can never run `Drop`.
+#[test]
+fn tasks_wake_through_the_task_queue() {
+    assert!(make().task_queue().is_some());
+    assert!(make_process_pool().task_queue().is_some());
+}
