@@ -18,4 +18,20 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE_LOADER"
 trap '"$WINESERVER" -w || true' EXIT
 
 wine_log "cargo test --target $WINE_RUST_TARGET $* (runner: $WINE_LOADER, WINEPREFIX=$WINEPREFIX)"
-cargo test --target "$WINE_RUST_TARGET" "$@"
+log=$(mktemp)
+set +e
+cargo test --target "$WINE_RUST_TARGET" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+((status == 0)) || exit "$status"
+# Wine can die inside a test binary (an assertion in Wine itself, then winedbg) and still
+# exit 0, and cargo takes that for success. So every test binary that started must have
+# printed its result.
+started=$(grep -cE '^running [0-9]+ tests?$' "$log" || true)
+finished=$(grep -cE '^test result: ok\.' "$log" || true)
+rm -f "$log"
+if ((started != finished)); then
+  echo "[ci/wine] $((started - finished)) of $started test binaries ended without a result" \
+    "(Wine died inside them, see above): failing" >&2
+  exit 1
+fi

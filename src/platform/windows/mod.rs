@@ -75,7 +75,8 @@
 //!   one of them is released and every awaiter hears of it (off the main thread, a foreground
 //!   task's `!Send` future is leaked inside it, never dropped there). (4) Wait until no callback
 //!   runs a runnable of ours, except the calling thread's own when the last reference is dropped
-//!   inside a task. (5) Destroy the window on the main thread, or post it a destroy request from
+//!   inside a task, and until no submission is under way (a foreign thread's wake or a timer
+//!   callback may have queued work and released the lock but not yet called the pool). (5) Destroy the window on the main thread, or post it a destroy request from
 //!   elsewhere. (6) Close the private pool, if any.
 //! - **Process exit.** A runnable is never inside a pool callback's context, so a callback the pool
 //!   never runs (the process exits first) loses nothing but its reference to the shared state;

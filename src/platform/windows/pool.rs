@@ -29,6 +29,10 @@ pub(super) struct Pool {
     pub(super) queue: VecDeque<Runnable>,
     /// Submitted callbacks that have not started yet.
     pending: usize,
+    /// Callbacks counted in `pending` whose submission is still under way (the submitting
+    /// thread has released the lock but not yet returned from the pool): `Drop` waits for
+    /// them to be zero before it closes the private pool, which they submit to.
+    pub(super) submitting: usize,
     /// Callbacks running runnables of ours.
     pub(super) running: usize,
     /// Callbacks whose task is blocked in `block`, each counted once: the private pool's
@@ -42,6 +46,7 @@ impl Pool {
         Self {
             queue: VecDeque::with_capacity(1024),
             pending: 0,
+            submitting: 0,
             running: 0,
             blocked: 0,
             shutdown: false,
@@ -129,6 +134,7 @@ impl Shared {
         }
         pool.queue.push_back(runnable);
         pool.pending += 1;
+        pool.submitting += 1;
         true
     }
 
@@ -149,6 +155,7 @@ impl Shared {
         pool.blocked += 1;
         self.set_thread_limit(&pool);
         pool.pending += 1;
+        pool.submitting += 1;
         drop(pool);
         self.submit();
     }
@@ -179,9 +186,19 @@ impl Shared {
         unsafe { SetThreadpoolThreadMaximum(self.env.0.Pool, max) };
     }
 
-    /// Submits one callback, already counted in `pending`. See the implementation notes:
-    /// on failure, an in-flight callback adopts the runnable, or we retry.
+    /// Submits one callback, already counted in `pending` and `submitting`. See the
+    /// implementation notes: on failure, an in-flight callback adopts the runnable, or we
+    /// retry.
     pub(super) fn submit(self: &Arc<Self>) {
+        self.try_submit();
+        let mut pool = self.pool.lock();
+        pool.submitting -= 1;
+        if pool.shutdown && pool.submitting == 0 {
+            self.pool_idle.notify_all(); // `Drop` may close the pool now
+        }
+    }
+
+    fn try_submit(self: &Arc<Self>) {
         loop {
             let context = Arc::into_raw(self.clone());
             // SAFETY: `work_callback` has the simple-callback signature; `context` is a

@@ -64,10 +64,12 @@ impl Drop for WindowsDispatcher {
         };
         discard(dropped);
         discard(foreground);
-        // 4. Wait for callbacks running our runnables, except our own caller's.
+        // 4. Wait for callbacks running our runnables, except our own caller's, and for
+        // submissions still under way on other threads (a wake through the task queue, a
+        // timer callback handing over): they submit to the private pool closed below.
         let own = RUNNING_FOR.with(|running| ptr::eq(running.get(), Arc::as_ptr(shared)));
         let mut pool: MutexGuard<'_, Pool> = shared.pool.lock();
-        while pool.running > usize::from(own) {
+        while pool.running > usize::from(own) || pool.submitting > 0 {
             pool = shared
                 .pool_idle
                 .wait(pool)
