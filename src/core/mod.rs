@@ -2,6 +2,16 @@
 //!
 //! Needs only `alloc`; it never names a backend. The blocking helpers and the thread check of
 //! foreground tasks come with `std`.
+//!
+//! # Invariants
+//!
+//! The SAFETY comments of the crate (here and in the backends' discard and shutdown code)
+//! rest on one rule: **a foreground future is touched only on its owner thread**, the thread
+//! that spawned it. `ThreadBound` (`thread_bound.rs`) enforces it for every touch: it polls
+//! the future only there (elsewhere it panics, naming the task) and drops it only there
+//! (elsewhere it leaks it). So a foreground runnable may be run, scheduled or dropped on
+//! any thread without ever reaching its `!Send` state, and a backend may discard foreground
+//! work wherever it is (see `platform/main_thread.rs`).
 
 #[cfg(feature = "std")]
 mod block;
