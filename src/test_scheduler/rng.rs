@@ -56,7 +56,7 @@ impl SeededRng {
 }
 
 /// A random-number stream forked from the scheduler's seed, for tests to draw their own
-/// deterministic numbers; from [`TestScheduler::rng`].
+/// deterministic numbers; from [`TestScheduler::rng`](super::TestScheduler::rng).
 ///
 /// ```
 /// use unified_scheduler::{TestScheduler, TestSchedulerConfig};

@@ -74,6 +74,11 @@ impl State {
         }
     }
 
+    /// Whether a runnable waits in a queue (due timers aside).
+    pub(super) fn has_runnable(&self) -> bool {
+        !self.ready.is_empty() || !self.foreground.is_empty() || !self.deprioritized.is_empty()
+    }
+
     /// The next runnable, by the rules on `TestScheduler::tick`.
     pub(super) fn pick(&mut self, from: Pick) -> Option<Runnable> {
         let background_only = from == Pick::BackgroundOnly;

@@ -148,6 +148,11 @@ impl TestScheduler {
                 continue;
             }
             let mut state = self.lock();
+            if state.has_runnable() {
+                // Scheduled (from another thread) between the tick and this lock: its
+                // unpark went to the threads parked then, not to this one, so run it now.
+                continue;
+            }
             if let Some(timer) = state.next_deadline() {
                 if deadline.is_none_or(|deadline| timer <= deadline) {
                     state.elapsed = state.elapsed.max(timer);
