@@ -55,486 +55,546 @@
 //! Durations come from criterion's command line, e.g. `-- --warm-up-time 1
 //! --measurement-time 3`.
 
+// `common/floor.rs` names `alloc`. When this file is the crate root (the `dispatchers`
+// target) this brings it in; as a module of `dispatchers_windows`, that root does.
+#[allow(unused_extern_crates)]
 extern crate alloc;
 
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    windows
+))]
 #[path = "common/channel.rs"]
 mod channel;
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    windows
+))]
 #[path = "common/floor.rs"]
 mod floor;
 
-use alloc::sync::Arc;
-use core::future::Future;
-use core::hint::black_box;
-use core::pin::Pin;
-use core::task::{Context, Poll};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+// `PlatformDispatcher` exists only on an OS with a backend (Linux and the BSDs, Windows; the
+// Apple backend is not built yet), so elsewhere the bench builds, to be linted, and says so.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    windows
+))]
+mod workloads {
+    use super::{channel, floor};
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
-use futures_lite::future;
-use unified_scheduler::{PlatformDispatcher, Scheduler};
+    use alloc::sync::Arc;
+    use core::future::Future;
+    use core::hint::black_box;
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+    use std::thread::{self, JoinHandle};
+    use std::time::{Duration, Instant};
 
-use floor::Floor;
+    use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
+    use futures_lite::future;
+    use unified_scheduler::{PlatformDispatcher, Scheduler};
 
-/// Tasks in `spawn_recursively`, `yield_now`, `channels`; connections in `web_server`.
-const TASKS: usize = 300;
-/// Depth, yields, laps, database calls (`STEPS / 2..STEPS`) of those workloads.
-const STEPS: usize = 300;
-/// Tasks in `spawn_many_local`.
-const LIGHT_TASKS: usize = 25_000;
-/// Tasks in one `spawn_batch`.
-const BATCH: usize = 250;
+    use floor::Floor;
 
-/// What a workload needs of an executor: spawn from anywhere, let a task go, wait on the
-/// bench thread. Cheap to clone; a clone spawns onto the same executor.
-trait Peer: Clone + Send + Sync + 'static {
-    /// A spawned task's handle: awaiting it gives the task's output.
-    type Task<T: Send + 'static>: Future<Output = T> + Send + 'static;
+    /// Tasks in `spawn_recursively`, `yield_now`, `channels`; connections in `web_server`.
+    const TASKS: usize = 300;
+    /// Depth, yields, laps, database calls (`STEPS / 2..STEPS`) of those workloads.
+    const STEPS: usize = 300;
+    /// Tasks in `spawn_many_local`.
+    const LIGHT_TASKS: usize = 25_000;
+    /// Tasks in one `spawn_batch`.
+    const BATCH: usize = 250;
 
-    fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static;
+    /// What a workload needs of an executor: spawn from anywhere, let a task go, wait on the
+    /// bench thread. Cheap to clone; a clone spawns onto the same executor.
+    trait Peer: Clone + Send + Sync + 'static {
+        /// A spawned task's handle: awaiting it gives the task's output.
+        type Task<T: Send + 'static>: Future<Output = T> + Send + 'static;
 
-    /// Spawns `BATCH` copies of a once-yielding task into `tasks`.
-    fn spawn_batch(&self, tasks: &mut Vec<Self::Task<()>>) {
-        tasks.extend((0..BATCH).map(|_| self.spawn(future::yield_now())));
+        fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static;
+
+        /// Spawns `BATCH` copies of a once-yielding task into `tasks`.
+        fn spawn_batch(&self, tasks: &mut Vec<Self::Task<()>>) {
+            tasks.extend((0..BATCH).map(|_| self.spawn(future::yield_now())));
+        }
+
+        fn detach<T: Send + 'static>(task: Self::Task<T>);
+
+        /// Runs `future` to completion on the bench thread.
+        fn block_on<F: Future>(&self, future: F) -> F::Output;
     }
 
-    fn detach<T: Send + 'static>(task: Self::Task<T>);
-
-    /// Runs `future` to completion on the bench thread.
-    fn block_on<F: Future>(&self, future: F) -> F::Output;
-}
-
-/// How many worker threads every peer gets: the `PlatformDispatcher`'s default.
-fn worker_threads() -> usize {
-    thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(2)
-}
-
-// --- the peers -------------------------------------------------------------------------
-
-/// Ours: any `Scheduler` behind the crate's helpers; here the `PlatformDispatcher`.
-#[derive(Clone)]
-struct Dispatcher(Arc<dyn Scheduler>);
-
-impl Peer for Dispatcher {
-    type Task<T: Send + 'static> = unified_scheduler::Task<T>;
-
-    fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.0.spawn(future)
+    /// How many worker threads every peer gets: the `PlatformDispatcher`'s default.
+    fn worker_threads() -> usize {
+        thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(2)
     }
-    fn detach<T: Send + 'static>(task: Self::Task<T>) {
-        task.detach();
-    }
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.0.block(future)
-    }
-}
 
-/// async-executor's `Executor`; the threads that run it belong to [`AsyncExecutorThreads`].
-#[derive(Clone)]
-struct AsyncExecutor(Arc<async_executor::Executor<'static>>);
+    // --- the peers -------------------------------------------------------------------------
 
-impl Peer for AsyncExecutor {
-    type Task<T: Send + 'static> = async_executor::Task<T>;
+    /// Ours: any `Scheduler` behind the crate's helpers; here the `PlatformDispatcher`.
+    #[derive(Clone)]
+    struct Dispatcher(Arc<dyn Scheduler>);
 
-    fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.0.spawn(future)
-    }
-    fn spawn_batch(&self, tasks: &mut Vec<Self::Task<()>>) {
-        self.0
-            .spawn_many((0..BATCH).map(|_| future::yield_now()), tasks);
-    }
-    fn detach<T: Send + 'static>(task: Self::Task<T>) {
-        task.detach();
-    }
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        future::block_on(future)
-    }
-}
+    impl Peer for Dispatcher {
+        type Task<T: Send + 'static> = unified_scheduler::Task<T>;
 
-/// The threads running an [`AsyncExecutor`]; dropping this stops and joins them.
-struct AsyncExecutorThreads {
-    stops: Vec<channel::Sender<()>>,
-    threads: Vec<JoinHandle<()>>,
-}
+        fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            self.0.spawn(future)
+        }
+        fn detach<T: Send + 'static>(task: Self::Task<T>) {
+            task.detach();
+        }
+        fn block_on<F: Future>(&self, future: F) -> F::Output {
+            self.0.block(future)
+        }
+    }
 
-impl AsyncExecutorThreads {
-    fn start(count: usize) -> (AsyncExecutor, Self) {
-        let ex = Arc::new(async_executor::Executor::new());
-        let mut stops = Vec::with_capacity(count);
-        let threads = (0..count)
-            .map(|_| {
-                // One channel a thread (it has one receiver): `recv` returns `None` when
-                // its sender is dropped.
-                let (stop, stopped) = channel::bounded::<()>(1);
-                stops.push(stop);
-                let ex = ex.clone();
-                thread::spawn(move || {
-                    future::block_on(ex.run(stopped.recv()));
+    /// async-executor's `Executor`; the threads that run it belong to [`AsyncExecutorThreads`].
+    #[derive(Clone)]
+    struct AsyncExecutor(Arc<async_executor::Executor<'static>>);
+
+    impl Peer for AsyncExecutor {
+        type Task<T: Send + 'static> = async_executor::Task<T>;
+
+        fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            self.0.spawn(future)
+        }
+        fn spawn_batch(&self, tasks: &mut Vec<Self::Task<()>>) {
+            self.0
+                .spawn_many((0..BATCH).map(|_| future::yield_now()), tasks);
+        }
+        fn detach<T: Send + 'static>(task: Self::Task<T>) {
+            task.detach();
+        }
+        fn block_on<F: Future>(&self, future: F) -> F::Output {
+            future::block_on(future)
+        }
+    }
+
+    /// The threads running an [`AsyncExecutor`]; dropping this stops and joins them.
+    struct AsyncExecutorThreads {
+        stops: Vec<channel::Sender<()>>,
+        threads: Vec<JoinHandle<()>>,
+    }
+
+    impl AsyncExecutorThreads {
+        fn start(count: usize) -> (AsyncExecutor, Self) {
+            let ex = Arc::new(async_executor::Executor::new());
+            let mut stops = Vec::with_capacity(count);
+            let threads = (0..count)
+                .map(|_| {
+                    // One channel a thread (it has one receiver): `recv` returns `None` when
+                    // its sender is dropped.
+                    let (stop, stopped) = channel::bounded::<()>(1);
+                    stops.push(stop);
+                    let ex = ex.clone();
+                    thread::spawn(move || {
+                        future::block_on(ex.run(stopped.recv()));
+                    })
                 })
-            })
-            .collect();
-        (AsyncExecutor(ex), Self { stops, threads })
-    }
-}
-
-impl Drop for AsyncExecutorThreads {
-    fn drop(&mut self) {
-        self.stops.clear();
-        for thread in self.threads.drain(..) {
-            thread.join().expect("an executor thread panicked");
+                .collect();
+            (AsyncExecutor(ex), Self { stops, threads })
         }
     }
-}
 
-/// tokio's multi-thread runtime, through a `Handle`; the runtime itself is kept aside.
-#[derive(Clone)]
-struct Tokio(tokio::runtime::Handle);
-
-/// A tokio `JoinHandle` that gives the output itself (a task of the benches never panics).
-struct TokioTask<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Future for TokioTask<T> {
-    type Output = T;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|output| output.expect("the task ran"))
-    }
-}
-
-impl Peer for Tokio {
-    type Task<T: Send + 'static> = TokioTask<T>;
-
-    fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        TokioTask(self.0.spawn(future))
-    }
-    fn detach<T: Send + 'static>(task: Self::Task<T>) {
-        drop(task);
-    }
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.0.block_on(future)
-    }
-}
-
-fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .expect("a tokio runtime")
-}
-
-// --- the workloads, written once ---------------------------------------------------------
-
-async fn await_all<T: Future>(tasks: impl IntoIterator<Item = T>) {
-    for task in tasks {
-        task.await;
-    }
-}
-
-fn spawn_one<P: Peer>(peer: &P) {
-    peer.block_on(peer.spawn(async {}));
-}
-
-/// Times spawning `iters` batches; each batch is awaited after its clock stops.
-fn spawn_batch<P: Peer>(peer: &P, iters: u64) -> Duration {
-    let mut tasks = Vec::with_capacity(BATCH);
-    let mut spent = Duration::ZERO;
-    for _ in 0..iters {
-        let start = Instant::now();
-        peer.spawn_batch(&mut tasks);
-        spent += start.elapsed();
-        peer.block_on(await_all(tasks.drain(..)));
-    }
-    spent
-}
-
-fn spawn_many_local<P: Peer>(peer: &P) {
-    peer.block_on(async {
-        let tasks: Vec<_> = (0..LIGHT_TASKS).map(|_| peer.spawn(async {})).collect();
-        await_all(tasks).await;
-    });
-}
-
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// One link of a `spawn_recursively` chain: spawns the rest of the chain and awaits it.
-fn chain<P: Peer>(peer: P, depth: usize) -> BoxFuture {
-    Box::pin(async move {
-        if depth > 0 {
-            let rest = chain(peer.clone(), depth - 1);
-            peer.spawn(rest).await;
+    impl Drop for AsyncExecutorThreads {
+        fn drop(&mut self) {
+            self.stops.clear();
+            for thread in self.threads.drain(..) {
+                thread.join().expect("an executor thread panicked");
+            }
         }
-    })
-}
+    }
 
-fn spawn_recursively<P: Peer>(peer: &P) {
-    peer.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|_| peer.spawn(chain(peer.clone(), STEPS)))
-            .collect();
-        await_all(tasks).await;
-    });
-}
+    /// tokio's multi-thread runtime, through a `Handle`; the runtime itself is kept aside.
+    #[derive(Clone)]
+    struct Tokio(tokio::runtime::Handle);
 
-fn yield_now<P: Peer>(peer: &P) {
-    peer.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|_| {
-                peer.spawn(async {
+    /// A tokio `JoinHandle` that gives the output itself (a task of the benches never panics).
+    struct TokioTask<T>(tokio::task::JoinHandle<T>);
+
+    impl<T> Future for TokioTask<T> {
+        type Output = T;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            Pin::new(&mut self.0)
+                .poll(cx)
+                .map(|output| output.expect("the task ran"))
+        }
+    }
+
+    impl Peer for Tokio {
+        type Task<T: Send + 'static> = TokioTask<T>;
+
+        fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            TokioTask(self.0.spawn(future))
+        }
+        fn detach<T: Send + 'static>(task: Self::Task<T>) {
+            drop(task);
+        }
+        fn block_on<F: Future>(&self, future: F) -> F::Output {
+            self.0.block_on(future)
+        }
+    }
+
+    fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("a tokio runtime")
+    }
+
+    // --- the workloads, written once ---------------------------------------------------------
+
+    async fn await_all<T: Future>(tasks: impl IntoIterator<Item = T>) {
+        for task in tasks {
+            task.await;
+        }
+    }
+
+    fn spawn_one<P: Peer>(peer: &P) {
+        peer.block_on(peer.spawn(async {}));
+    }
+
+    /// Times spawning `iters` batches; each batch is awaited after its clock stops.
+    fn spawn_batch<P: Peer>(peer: &P, iters: u64) -> Duration {
+        let mut tasks = Vec::with_capacity(BATCH);
+        let mut spent = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            peer.spawn_batch(&mut tasks);
+            spent += start.elapsed();
+            peer.block_on(await_all(tasks.drain(..)));
+        }
+        spent
+    }
+
+    fn spawn_many_local<P: Peer>(peer: &P) {
+        peer.block_on(async {
+            let tasks: Vec<_> = (0..LIGHT_TASKS).map(|_| peer.spawn(async {})).collect();
+            await_all(tasks).await;
+        });
+    }
+
+    type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// One link of a `spawn_recursively` chain: spawns the rest of the chain and awaits it.
+    fn chain<P: Peer>(peer: P, depth: usize) -> BoxFuture {
+        Box::pin(async move {
+            if depth > 0 {
+                let rest = chain(peer.clone(), depth - 1);
+                peer.spawn(rest).await;
+            }
+        })
+    }
+
+    fn spawn_recursively<P: Peer>(peer: &P) {
+        peer.block_on(async {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| peer.spawn(chain(peer.clone(), STEPS)))
+                .collect();
+            await_all(tasks).await;
+        });
+    }
+
+    fn yield_now<P: Peer>(peer: &P) {
+        peer.block_on(async {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    peer.spawn(async {
+                        for _ in 0..STEPS {
+                            future::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            await_all(tasks).await;
+        });
+    }
+
+    fn channels<P: Peer>(peer: &P) {
+        peer.block_on(async {
+            // The ring: bench thread -> task 0 -> ... -> task TASKS-1 -> bench thread.
+            let (first, mut from_last) = channel::bounded::<()>(1);
+            let mut tasks = Vec::with_capacity(TASKS);
+            for _ in 0..TASKS {
+                let (to_next, from_this) = channel::bounded::<()>(1);
+                let from_previous = core::mem::replace(&mut from_last, from_this);
+                tasks.push(peer.spawn(async move {
                     for _ in 0..STEPS {
+                        from_previous.recv().await.expect("the ring is open");
+                        to_next.send(()).await.expect("the ring is open");
+                    }
+                }));
+            }
+            for _ in 0..STEPS {
+                first.send(()).await.expect("the ring is open");
+                from_last.recv().await.expect("the ring is open");
+            }
+            await_all(tasks).await;
+        });
+    }
+
+    /// SplitMix64: the same stream on every peer, so every peer serves the same requests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        /// A number in `0..n` (modulo bias is irrelevant here).
+        fn below(&mut self, n: usize) -> usize {
+            (self.next_u64() % n as u64) as usize
+        }
+        /// A generator of its own, for a spawned task.
+        fn split(&mut self) -> Rng {
+            Rng(self.next_u64())
+        }
+    }
+
+    /// A request to the database: where to send the answer.
+    type Query = channel::Sender<u64>;
+
+    async fn yield_times(n: usize) {
+        for _ in 0..n {
+            future::yield_now().await;
+        }
+    }
+
+    /// One connection: half from the cache, the others through `STEPS / 2..STEPS` database calls.
+    async fn handle_connection(mut rng: Rng, database: channel::Sender<Query>) {
+        if rng.below(2) == 0 {
+            future::yield_now().await;
+            return;
+        }
+        for _ in 0..STEPS / 2 + rng.below(STEPS / 2) {
+            let (answer, answered) = channel::bounded(1);
+            if database.send(answer).await.is_err() {
+                panic!("the database stopped early");
+            }
+            black_box(answered.recv().await.expect("the database answers"));
+        }
+        // Writing the response.
+        yield_times(3 + rng.below(13)).await;
+    }
+
+    fn web_server<P: Peer>(peer: &P) {
+        peer.block_on(async {
+            let mut rng = Rng(0x5eed);
+            let (database, queries) = channel::bounded::<Query>(TASKS / 5);
+            let mut db_rng = rng.split();
+            // Ends when every sender, the listener's and the handlers', is gone.
+            let db = peer.spawn(async move {
+                while let Some(answer) = queries.recv().await {
+                    yield_times(db_rng.below(10)).await;
+                    let _ = answer.send(db_rng.next_u64()).await;
+                }
+            });
+            let spawner = peer.clone();
+            let listener = peer.spawn(async move {
+                for connection in 0..TASKS {
+                    // Waiting for the next connection, now and then.
+                    if rng.below(16) == 0 {
                         future::yield_now().await;
                     }
-                })
-            })
-            .collect();
-        await_all(tasks).await;
-    });
-}
-
-fn channels<P: Peer>(peer: &P) {
-    peer.block_on(async {
-        // The ring: bench thread -> task 0 -> ... -> task TASKS-1 -> bench thread.
-        let (first, mut from_last) = channel::bounded::<()>(1);
-        let mut tasks = Vec::with_capacity(TASKS);
-        for _ in 0..TASKS {
-            let (to_next, from_this) = channel::bounded::<()>(1);
-            let from_previous = core::mem::replace(&mut from_last, from_this);
-            tasks.push(peer.spawn(async move {
-                for _ in 0..STEPS {
-                    from_previous.recv().await.expect("the ring is open");
-                    to_next.send(()).await.expect("the ring is open");
+                    let handler = spawner.spawn(handle_connection(rng.split(), database.clone()));
+                    P::detach(handler);
+                    if connection % 2 == 1 {
+                        future::yield_now().await;
+                    }
                 }
-            }));
-        }
-        for _ in 0..STEPS {
-            first.send(()).await.expect("the ring is open");
-            from_last.recv().await.expect("the ring is open");
-        }
-        await_all(tasks).await;
-    });
-}
-
-/// SplitMix64: the same stream on every peer, so every peer serves the same requests.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// A number in `0..n` (modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// A generator of its own, for a spawned task.
-    fn split(&mut self) -> Rng {
-        Rng(self.next_u64())
-    }
-}
-
-/// A request to the database: where to send the answer.
-type Query = channel::Sender<u64>;
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        future::yield_now().await;
-    }
-}
-
-/// One connection: half from the cache, the others through `STEPS / 2..STEPS` database calls.
-async fn handle_connection(mut rng: Rng, database: channel::Sender<Query>) {
-    if rng.below(2) == 0 {
-        future::yield_now().await;
-        return;
-    }
-    for _ in 0..STEPS / 2 + rng.below(STEPS / 2) {
-        let (answer, answered) = channel::bounded(1);
-        if database.send(answer).await.is_err() {
-            panic!("the database stopped early");
-        }
-        black_box(answered.recv().await.expect("the database answers"));
-    }
-    // Writing the response.
-    yield_times(3 + rng.below(13)).await;
-}
-
-fn web_server<P: Peer>(peer: &P) {
-    peer.block_on(async {
-        let mut rng = Rng(0x5eed);
-        let (database, queries) = channel::bounded::<Query>(TASKS / 5);
-        let mut db_rng = rng.split();
-        // Ends when every sender, the listener's and the handlers', is gone.
-        let db = peer.spawn(async move {
-            while let Some(answer) = queries.recv().await {
-                yield_times(db_rng.below(10)).await;
-                let _ = answer.send(db_rng.next_u64()).await;
-            }
-        });
-        let spawner = peer.clone();
-        let listener = peer.spawn(async move {
-            for connection in 0..TASKS {
-                // Waiting for the next connection, now and then.
-                if rng.below(16) == 0 {
-                    future::yield_now().await;
-                }
-                let handler = spawner.spawn(handle_connection(rng.split(), database.clone()));
-                P::detach(handler);
-                if connection % 2 == 1 {
-                    future::yield_now().await;
-                }
-            }
-        });
-        listener.await;
-        db.await;
-    });
-}
-
-// --- criterion -----------------------------------------------------------------------------
-
-/// Every peer built once per group, and the floor where it fits.
-struct Peers {
-    dispatcher: Dispatcher,
-    async_executor: AsyncExecutor,
-    tokio: Tokio,
-    // Kept alive for the group; dropped (threads joined) at its end.
-    _async_executor_threads: AsyncExecutorThreads,
-    _tokio_runtime: tokio::runtime::Runtime,
-}
-
-impl Peers {
-    fn new() -> Self {
-        let workers = worker_threads();
-        let (async_executor, threads) = AsyncExecutorThreads::start(workers);
-        let runtime = tokio_runtime(workers);
-        Self {
-            dispatcher: Dispatcher(Arc::new(PlatformDispatcher::new())),
-            async_executor,
-            tokio: Tokio(runtime.handle().clone()),
-            _async_executor_threads: threads,
-            _tokio_runtime: runtime,
-        }
-    }
-}
-
-/// One group: the workload `run` on each peer, side by side.
-fn group(
-    c: &mut Criterion,
-    name: &str,
-    elements: u64,
-    heavy: bool,
-    run: fn(&mut BenchmarkGroup<'_, WallTime>, &Peers),
-) {
-    let peers = Peers::new();
-    let mut group = c.benchmark_group(name);
-    group.throughput(Throughput::Elements(elements));
-    if heavy {
-        // Milliseconds an iteration: few samples, the same number of iterations in each.
-        group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    }
-    run(&mut group, &peers);
-    group.finish();
-}
-
-/// The three peers side by side on one workload (the same generic function for each).
-fn side_by_side(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    peers: &Peers,
-    dispatcher: fn(&Dispatcher),
-    async_executor: fn(&AsyncExecutor),
-    tokio: fn(&Tokio),
-) {
-    group.bench_function("dispatcher", |b| b.iter(|| dispatcher(&peers.dispatcher)));
-    group.bench_function("async_executor", |b| {
-        b.iter(|| async_executor(&peers.async_executor))
-    });
-    group.bench_function("tokio", |b| b.iter(|| tokio(&peers.tokio)));
-}
-
-fn benches(c: &mut Criterion) {
-    group(c, "spawn_one", 1, false, |group, peers| {
-        let mut floor = Floor::default();
-        group.bench_function("floor", |b| b.iter(|| floor.spawn_run(black_box(1))));
-        side_by_side(group, peers, spawn_one, spawn_one, spawn_one);
-    });
-    group(c, "spawn_batch", BATCH as u64, false, |group, peers| {
-        group.bench_function("dispatcher", |b| {
-            b.iter_custom(|iters| spawn_batch(&peers.dispatcher, iters))
-        });
-        group.bench_function("async_executor", |b| {
-            b.iter_custom(|iters| spawn_batch(&peers.async_executor, iters))
-        });
-        group.bench_function("tokio", |b| {
-            b.iter_custom(|iters| spawn_batch(&peers.tokio, iters))
-        });
-    });
-    group(
-        c,
-        "spawn_many_local",
-        LIGHT_TASKS as u64,
-        true,
-        |group, peers| {
-            let mut floor = Floor::default();
-            group.bench_function("floor", |b| {
-                b.iter(|| floor.spawn_run(black_box(LIGHT_TASKS as u64)))
             });
+            listener.await;
+            db.await;
+        });
+    }
+
+    // --- criterion -----------------------------------------------------------------------------
+
+    /// Every peer built once per group, and the floor where it fits.
+    struct Peers {
+        dispatcher: Dispatcher,
+        async_executor: AsyncExecutor,
+        tokio: Tokio,
+        // Kept alive for the group; dropped (threads joined) at its end.
+        _async_executor_threads: AsyncExecutorThreads,
+        _tokio_runtime: tokio::runtime::Runtime,
+    }
+
+    impl Peers {
+        fn new() -> Self {
+            let workers = worker_threads();
+            let (async_executor, threads) = AsyncExecutorThreads::start(workers);
+            let runtime = tokio_runtime(workers);
+            Self {
+                dispatcher: Dispatcher(Arc::new(PlatformDispatcher::new())),
+                async_executor,
+                tokio: Tokio(runtime.handle().clone()),
+                _async_executor_threads: threads,
+                _tokio_runtime: runtime,
+            }
+        }
+    }
+
+    /// One group: the workload `run` on each peer, side by side.
+    fn group(
+        c: &mut Criterion,
+        name: &str,
+        elements: u64,
+        heavy: bool,
+        run: fn(&mut BenchmarkGroup<'_, WallTime>, &Peers),
+    ) {
+        let peers = Peers::new();
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements(elements));
+        if heavy {
+            // Milliseconds an iteration: few samples, the same number of iterations in each.
+            group.sample_size(10).sampling_mode(SamplingMode::Flat);
+        }
+        run(&mut group, &peers);
+        group.finish();
+    }
+
+    /// The three peers side by side on one workload (the same generic function for each).
+    fn side_by_side(
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        peers: &Peers,
+        dispatcher: fn(&Dispatcher),
+        async_executor: fn(&AsyncExecutor),
+        tokio: fn(&Tokio),
+    ) {
+        group.bench_function("dispatcher", |b| b.iter(|| dispatcher(&peers.dispatcher)));
+        group.bench_function("async_executor", |b| {
+            b.iter(|| async_executor(&peers.async_executor))
+        });
+        group.bench_function("tokio", |b| b.iter(|| tokio(&peers.tokio)));
+    }
+
+    fn benches(c: &mut Criterion) {
+        group(c, "spawn_one", 1, false, |group, peers| {
+            let mut floor = Floor::default();
+            group.bench_function("floor", |b| b.iter(|| floor.spawn_run(black_box(1))));
+            side_by_side(group, peers, spawn_one, spawn_one, spawn_one);
+        });
+        group(c, "spawn_batch", BATCH as u64, false, |group, peers| {
+            group.bench_function("dispatcher", |b| {
+                b.iter_custom(|iters| spawn_batch(&peers.dispatcher, iters))
+            });
+            group.bench_function("async_executor", |b| {
+                b.iter_custom(|iters| spawn_batch(&peers.async_executor, iters))
+            });
+            group.bench_function("tokio", |b| {
+                b.iter_custom(|iters| spawn_batch(&peers.tokio, iters))
+            });
+        });
+        group(
+            c,
+            "spawn_many_local",
+            LIGHT_TASKS as u64,
+            true,
+            |group, peers| {
+                let mut floor = Floor::default();
+                group.bench_function("floor", |b| {
+                    b.iter(|| floor.spawn_run(black_box(LIGHT_TASKS as u64)))
+                });
+                side_by_side(
+                    group,
+                    peers,
+                    spawn_many_local,
+                    spawn_many_local,
+                    spawn_many_local,
+                );
+            },
+        );
+        let steps = (TASKS * STEPS) as u64;
+        group(c, "spawn_recursively", steps, true, |group, peers| {
             side_by_side(
                 group,
                 peers,
-                spawn_many_local,
-                spawn_many_local,
-                spawn_many_local,
+                spawn_recursively,
+                spawn_recursively,
+                spawn_recursively,
             );
-        },
-    );
-    let steps = (TASKS * STEPS) as u64;
-    group(c, "spawn_recursively", steps, true, |group, peers| {
-        side_by_side(
-            group,
-            peers,
-            spawn_recursively,
-            spawn_recursively,
-            spawn_recursively,
+        });
+        group(c, "yield_now", steps, true, |group, peers| {
+            side_by_side(group, peers, yield_now, yield_now, yield_now);
+        });
+        group(c, "channels", steps, true, |group, peers| {
+            side_by_side(group, peers, channels, channels, channels);
+        });
+        group(c, "web_server", TASKS as u64, true, |group, peers| {
+            side_by_side(group, peers, web_server, web_server, web_server);
+        });
+    }
+
+    /// The bench's entry point.
+    pub(crate) fn run() {
+        println!(
+            "dispatcher: {}, {} worker threads for every peer",
+            core::any::type_name::<PlatformDispatcher>(),
+            worker_threads()
         );
-    });
-    group(c, "yield_now", steps, true, |group, peers| {
-        side_by_side(group, peers, yield_now, yield_now, yield_now);
-    });
-    group(c, "channels", steps, true, |group, peers| {
-        side_by_side(group, peers, channels, channels, channels);
-    });
-    group(c, "web_server", TASKS as u64, true, |group, peers| {
-        side_by_side(group, peers, web_server, web_server, web_server);
-    });
+        let mut c = Criterion::default().configure_from_args();
+        benches(&mut c);
+        c.final_summary();
+    }
 }
 
 /// The bench's entry point (also called by `benches/dispatchers_windows.rs`).
 pub(crate) fn main() {
-    println!(
-        "dispatcher: {}, {} worker threads for every peer",
-        core::any::type_name::<PlatformDispatcher>(),
-        worker_threads()
-    );
-    let mut c = Criterion::default().configure_from_args();
-    benches(&mut c);
-    c.final_summary();
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        windows
+    ))]
+    workloads::run();
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        windows
+    )))]
+    println!("no PlatformDispatcher on this OS yet: nothing to measure");
 }
