@@ -13,9 +13,10 @@
 //! | GPUI-style handles | `BackgroundExecutor`, `ForegroundExecutor` (std) | `src/executor.rs` |
 //! | a scheduler you drive by hand | `QueueScheduler` (std) | `src/queue.rs` |
 //! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`) | `src/platform/` |
+//! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
 //! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
 //!
-//! Features: `std` (default), `test-scheduler`, `cloud-session` (reserved), and one per
+//! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per
 //! backend: `linux-calloop`, `gcd` (reserved), `win-threadpool`. A backend feature builds
 //! only on its OS; elsewhere build.rs warns and builds nothing. Without `std` the core
 //! needs only `alloc`.
@@ -84,6 +85,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "cloud-session")]
+mod cloud;
 mod core;
 #[cfg(feature = "std")]
 mod executor;
@@ -99,6 +102,12 @@ mod test_scheduler;
 #[cfg(any(us_has_clock, feature = "test-scheduler"))]
 mod timer_heap;
 
+#[cfg(feature = "cloud-session")]
+pub use crate::cloud::{
+    AtSessionEnd, ContextError, ExecutionContext, LinkedTask, LocalBoxFuture, PlatformRuntime,
+    SessionConfig, SessionError, SessionId, SessionTask, SimulatedExecutionContext, TaskCancelled,
+    WorkError,
+};
 pub use crate::core::{
     Driven, FallibleTask, ForegroundSafe, Instant, Park, Runnable, Scheduler, Task, TaskId,
     TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake,
