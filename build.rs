@@ -4,12 +4,21 @@
 
 use std::env;
 
-/// A backend feature, the cfg it turns on, and the target OS families it applies to.
+/// A backend feature, the cfg it turns on, and the targets it applies to: one of the listed
+/// OSes (any OS if none is listed) on one of the listed architectures (any if none is).
 struct Backend {
     feature: &'static str,
     cfg: &'static str,
     target_os: &'static [&'static str],
+    target_arch: &'static [&'static str],
     what: &'static str,
+}
+
+impl Backend {
+    fn applies_to(&self, os: &str, arch: &str) -> bool {
+        (self.target_os.is_empty() || self.target_os.contains(&os))
+            && (self.target_arch.is_empty() || self.target_arch.contains(&arch))
+    }
 }
 
 const BACKENDS: &[Backend] = &[
@@ -24,25 +33,36 @@ const BACKENDS: &[Backend] = &[
             "openbsd",
             "dragonfly",
         ],
+        target_arch: &[],
         what: "Linux or a BSD",
     },
     Backend {
         feature: "gcd",
         cfg: "us_gcd",
         target_os: &["macos", "ios", "tvos", "watchos", "visionos"],
+        target_arch: &[],
         what: "an Apple OS",
     },
     Backend {
         feature: "win-threadpool",
         cfg: "us_win_threadpool",
         target_os: &["windows"],
+        target_arch: &[],
         what: "Windows",
+    },
+    Backend {
+        feature: "cloudflare",
+        cfg: "us_cloudflare",
+        target_os: &[],
+        target_arch: &["wasm32"],
+        what: "a wasm32 target (Cloudflare Workers runs wasm32-unknown-unknown)",
     },
 ];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let target_arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let target = env::var("TARGET").unwrap_or_default();
     emit_clock_cfg(&target_os);
     for backend in BACKENDS {
@@ -54,7 +74,7 @@ fn main() {
         if env::var_os(env_name).is_none() {
             continue;
         }
-        if backend.target_os.contains(&target_os.as_str()) {
+        if backend.applies_to(&target_os, &target_arch) {
             println!("cargo::rustc-cfg={}", backend.cfg);
         } else {
             println!(

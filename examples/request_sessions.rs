@@ -68,9 +68,8 @@ async fn handle(ctx: SimulatedExecutionContext, loser: Loser) -> String {
 /// Four requests at once, each in its own session, each session checked.
 async fn four_requests(test: Arc<TestScheduler>, loser: Loser) {
     let ctx = SimulatedExecutionContext::new(test);
-    let handler_ctx = ctx.clone();
     let responses = ctx
-        .simulate_requests(4, move |_, _| handle(handler_ctx.clone(), loser))
+        .simulate_requests(4, |_, request| handle(request.context().clone(), loser))
         .await;
     if let Err(error) = responses {
         panic!("{error}");

@@ -78,7 +78,13 @@
 // Feature badges name Cargo features, never the cfgs build.rs derives from them.
 #![cfg_attr(
     docsrs,
-    doc(auto_cfg(hide(us_linux_calloop, us_win_threadpool, us_gcd, us_has_clock)))
+    doc(auto_cfg(hide(
+        us_linux_calloop,
+        us_win_threadpool,
+        us_gcd,
+        us_has_clock,
+        us_cloudflare
+    )))
 )]
 
 extern crate alloc;
@@ -87,6 +93,9 @@ extern crate std;
 
 #[cfg(feature = "cloud-session")]
 mod cloud;
+#[cfg(us_cloudflare)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cloudflare")))]
+mod cloudflare;
 mod core;
 #[cfg(feature = "std")]
 mod executor;
@@ -99,15 +108,17 @@ mod queue;
 mod sync;
 #[cfg(feature = "test-scheduler")]
 mod test_scheduler;
-#[cfg(any(us_has_clock, feature = "test-scheduler"))]
+#[cfg(any(us_has_clock, feature = "test-scheduler", us_cloudflare))]
 mod timer_heap;
 
 #[cfg(feature = "cloud-session")]
 pub use crate::cloud::{
     AtSessionEnd, ContextError, ExecutionContext, LinkedTask, LocalBoxFuture, PlatformRuntime,
-    SessionConfig, SessionError, SessionId, SessionTask, SimulatedExecutionContext, TaskCancelled,
-    WorkError,
+    RequestContext, SessionConfig, SessionError, SessionId, SessionTask, SimulatedExecutionContext,
+    SimulatedRequest, TaskCancelled, WorkError,
 };
+#[cfg(us_cloudflare)]
+pub use crate::cloudflare::{CloudflareExecutionContext, WorkersScheduler};
 pub use crate::core::{
     Driven, FallibleTask, ForegroundSafe, Instant, Park, Runnable, Scheduler, Task, TaskId,
     TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake,

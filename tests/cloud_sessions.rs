@@ -31,16 +31,15 @@ fn interleaving(seed: u64) -> Vec<(usize, u32)> {
         let record = record.clone();
         async move {
             let ctx = SimulatedExecutionContext::new(test);
-            let handler_ctx = ctx.clone();
-            let served = ctx.simulate_requests(3, move |i, _| {
-                let (ctx, record) = (handler_ctx.clone(), record.clone());
+            let served = ctx.simulate_requests(3, move |i, request| {
+                let record = record.clone();
                 async move {
                     for step in 0..3 {
                         record.lock().unwrap().push((i, step));
                         // A sub-request on the background: requests resume in the order
                         // their sub-requests finish, which the seed decides. (Foreground
                         // tasks alone run in FIFO order, as on gpui's main thread.)
-                        ctx.spawn(async {}).await.unwrap();
+                        request.context().spawn(async {}).await.unwrap();
                     }
                 }
             });

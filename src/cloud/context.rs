@@ -320,12 +320,7 @@ impl SimulatedExecutionContext {
         future: F,
     ) -> impl Future<Output = F::Output> {
         self.expect_open(session, "in_session");
-        let key = self.registry.key();
-        let mut future = Box::pin(future);
-        ::core::future::poll_fn(move |cx| {
-            let _scope = current::enter(key, session);
-            future.as_mut().poll(cx)
-        })
+        current::scoped(self.registry.key(), session, future)
     }
 
     /// Makes `session` (or none) current on this thread until the innermost `with_session`
@@ -588,23 +583,37 @@ impl SimulatedExecutionContext {
             .ok()
     }
 
+    /// Makes `session` current until the guard drops (for a request's own calls).
+    pub(crate) fn enter(&self, session: SessionId) -> current::Entered {
+        current::enter(self.registry.key(), session)
+    }
+
+    /// Marks `session` as failing open.
+    #[cfg_attr(not(us_cloudflare), allow(dead_code))] // the Workers context's
+    pub(crate) fn mark_pass_through(&self, session: SessionId) -> Result<(), SessionError> {
+        self.registry.pass_through(session)
+    }
+
     #[track_caller]
-    fn expect_open(&self, session: SessionId, call: &str) {
+    pub(super) fn expect_open(&self, session: SessionId, call: &str) {
         if let Err(error) = self.registry.check_open(session) {
             panic!("{call}({session}) at {}: {error}", Location::caller());
         }
     }
 }
 
-impl ExecutionContext for SimulatedExecutionContext {
+/// The task of a piece of `wait_until` work: `None` if its session cancelled it, else the
+/// work's outcome with its error as text.
+pub(crate) type WaitUntilTask = Task<Option<Result<(), String>>>;
+
+impl SimulatedExecutionContext {
     /// Spawns `work` as a foreground task (it need not be `Send`) linked to the current
-    /// session and allowed to outlive it. Its error is reported by `wait_on_session`.
-    #[track_caller]
-    fn wait_until(
+    /// session as `wait_until` work; its error is recorded for `wait_on_session`.
+    pub(crate) fn spawn_wait_until(
         &self,
         work: LocalBoxFuture<'static, Result<(), WorkError>>,
-    ) -> Result<(), ContextError> {
-        let at = Location::caller();
+        at: &'static Location<'static>,
+    ) -> Result<WaitUntilTask, ContextError> {
         let session = self.get_current_session().ok_or(ContextError::NoSession {
             call: "wait_until",
             at,
@@ -621,7 +630,19 @@ impl ExecutionContext for SimulatedExecutionContext {
         let linked = Linked::new(work, self.registry.clone(), key, failure_of);
         let task = self.scheduler.spawn_foreground(linked);
         self.registry.spawned(key, task.id());
-        task.detach();
+        Ok(task)
+    }
+}
+
+impl ExecutionContext for SimulatedExecutionContext {
+    /// Spawns `work` as a foreground task (it need not be `Send`) linked to the current
+    /// session and allowed to outlive it. Its error is reported by `wait_on_session`.
+    #[track_caller]
+    fn wait_until(
+        &self,
+        work: LocalBoxFuture<'static, Result<(), WorkError>>,
+    ) -> Result<(), ContextError> {
+        self.spawn_wait_until(work, Location::caller())?.detach();
         Ok(())
     }
 

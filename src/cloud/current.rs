@@ -6,6 +6,8 @@
 //! two contexts used on one thread never see each other's sessions.
 
 use ::core::cell::RefCell;
+use ::core::future::Future;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::registry::SessionId;
@@ -62,7 +64,7 @@ pub(super) fn set(key: u64, session: Option<SessionId>) -> Option<SessionId> {
 
 /// While alive, `session` is the current session of `key` on this thread.
 #[must_use = "the session is current only while the guard lives"]
-pub(super) struct Entered {
+pub(crate) struct Entered {
     depth: usize,
 }
 
@@ -87,4 +89,17 @@ impl Drop for Entered {
         // Truncating (not popping) also removes what `set` pushed inside the scope.
         let _ = STACK.try_with(|stack| stack.borrow_mut().truncate(self.depth));
     }
+}
+
+/// `future`, with `session` current for `key` at every poll.
+pub(super) fn scoped<F: Future>(
+    key: u64,
+    session: SessionId,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    let mut future = Box::pin(future);
+    ::core::future::poll_fn(move |cx| {
+        let _scope = enter(key, session);
+        future.as_mut().poll(cx)
+    })
 }

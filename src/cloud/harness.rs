@@ -6,11 +6,12 @@ use alloc::vec::Vec;
 use super::context::SimulatedExecutionContext;
 use super::error::SessionError;
 use super::registry::SessionId;
+use super::request::SimulatedRequest;
 
 impl SimulatedExecutionContext {
     /// Serves `requests` simulated requests at once, each in its own session: `handler(i,
-    /// session)` makes request `i`'s future, which runs (as a foreground task, so it need
-    /// not be `Send`) with its session current. The requests interleave as the scheduler
+    /// request)` makes request `i`'s future from its [`SimulatedRequest`], and the future
+    /// runs (as a foreground task, so it need not be `Send`) with its session current. The requests interleave as the scheduler
     /// decides: by seed under the `TestScheduler`. Each request, once its handler returns,
     /// goes through what a Workers request goes through: its cleanup is validated (its
     /// response is out: nothing but `wait_until` work may still run), its session ends, and
@@ -33,14 +34,10 @@ impl SimulatedExecutionContext {
     ///
     /// TestScheduler::many(20, |test| async move {
     ///     let ctx = SimulatedExecutionContext::new(test);
-    ///     let handler_ctx = ctx.clone();
-    ///     let responses = ctx.simulate_requests(3, move |i, _session| {
-    ///         let ctx = handler_ctx.clone();
-    ///         async move {
-    ///             // Analytics may finish after the response: hand it to `wait_until`.
-    ///             ctx.wait_until(Box::pin(async { Ok(()) })).unwrap();
-    ///             format!("response {i}")
-    ///         }
+    ///     let responses = ctx.simulate_requests(3, |i, request| async move {
+    ///         // Analytics may finish after the response: hand it to `wait_until`.
+    ///         request.wait_until(Box::pin(async { Ok(()) })).unwrap();
+    ///         format!("response {i}")
     ///     });
     ///     assert_eq!(responses.await.unwrap(), ["response 0", "response 1", "response 2"]);
     /// });
@@ -52,14 +49,15 @@ impl SimulatedExecutionContext {
         mut handler: H,
     ) -> impl Future<Output = Result<Vec<F::Output>, SessionError>> + 'static
     where
-        H: FnMut(usize, SessionId) -> F,
+        H: FnMut(usize, SimulatedRequest) -> F,
         F: Future + 'static,
         F::Output: 'static,
     {
         let served: Vec<_> = (0..requests)
             .map(|i| {
                 let session = self.create_session();
-                let request = self.with_session(session, || handler(i, session));
+                let request = self.request(session);
+                let request = self.with_session(session, || handler(i, request));
                 let ctx = self.clone();
                 self.scheduler().spawn_foreground(async move {
                     let response = ctx.in_session(session, request).await;

@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use unified_scheduler::{
-    AtSessionEnd, ContextError, ExecutionContext, PlatformRuntime, Scheduler, SessionConfig,
-    SessionError, SimulatedExecutionContext, TaskLabel, TestScheduler,
+    AtSessionEnd, ContextError, ExecutionContext, PlatformRuntime, RequestContext, Scheduler,
+    SessionConfig, SessionError, SimulatedExecutionContext, SimulatedRequest, TaskLabel,
+    TestScheduler,
 };
 
 /// A short limit, so a dispatcher's real clock waits little.
@@ -391,17 +392,14 @@ pub async fn runtime_calls_say_what_is_wrong(scheduler: Arc<dyn Scheduler>) {
 pub async fn interleaved_requests_are_each_validated(scheduler: Arc<dyn Scheduler>) {
     const REQUESTS: usize = 6;
     let ctx = context(&scheduler);
-    let handler_ctx = ctx.clone();
-    let responses = ctx.simulate_requests(REQUESTS, move |i, _| {
-        request(handler_ctx.clone(), i, Leak::Never)
-    });
+    let responses = ctx.simulate_requests(REQUESTS, |i, request| handle(request, i, Leak::Never));
     let expected: Vec<usize> = (0..REQUESTS).map(|i| i * 10).collect();
     assert_eq!(responses.await, Ok(expected));
 
     let handler_ctx = ctx.clone();
-    let leaky = ctx.simulate_requests(REQUESTS, move |i, session| {
-        assert_eq!(handler_ctx.get_current_session(), Some(session));
-        request(handler_ctx.clone(), i, Leak::EveryThird)
+    let leaky = ctx.simulate_requests(REQUESTS, move |i, request| {
+        assert_eq!(handler_ctx.get_current_session(), Some(request.session()));
+        handle(request, i, Leak::EveryThird)
     });
     let Err(SessionError::Several(errors)) = leaky.await else {
         panic!("requests 0 and 3 leak");
@@ -423,14 +421,15 @@ enum Leak {
     EveryThird,
 }
 
-/// A request handler: fans out to two sub-requests, awaits them, hands analytics to
-/// `wait_until`, and (when told) forgets a cache refresh that is still running.
-async fn request(ctx: SimulatedExecutionContext, i: usize, leak: Leak) -> usize {
+/// A request handler, written against `RequestContext` as production code would be: fans
+/// out to two sub-requests, awaits them, hands analytics to `wait_until`, and (when told)
+/// forgets a cache refresh that is still running.
+async fn handle(request: SimulatedRequest, i: usize, leak: Leak) -> usize {
     let parts: Vec<_> = (0..2)
         .map(|part| {
-            let ctx2 = ctx.clone();
-            ctx.spawn_local(async move {
-                ctx2.delay(Duration::from_millis(1 + part)).await;
+            let sub = request.clone();
+            request.spawn_local(async move {
+                sub.delay(Duration::from_millis(1 + part)).await;
                 i * 5
             })
         })
@@ -439,21 +438,18 @@ async fn request(ctx: SimulatedExecutionContext, i: usize, leak: Leak) -> usize 
     for part in parts {
         response += part.await.unwrap();
     }
-    let analytics_ctx = ctx.clone();
-    ctx.wait_until(Box::pin(async move {
-        analytics_ctx.delay(Duration::from_millis(4)).await;
-        Ok(())
-    }))
-    .unwrap();
+    let analytics = request.clone();
+    request
+        .wait_until(Box::pin(async move {
+            analytics.delay(Duration::from_millis(4)).await;
+            Ok(())
+        }))
+        .unwrap();
     if matches!(leak, Leak::EveryThird) && i % 3 == 0 {
-        let refresh_ctx = ctx.clone();
-        ctx.spawn(async move {
-            refresh_ctx
-                .scheduler()
-                .timer(Duration::from_secs(3600))
-                .await
-        })
-        .detach();
+        let refresh = request.clone();
+        request
+            .spawn_local(async move { refresh.delay(Duration::from_secs(3600)).await })
+            .detach();
     }
     response
 }
