@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-docs_rs_targets=(x86_64-unknown-linux-gnu x86_64-pc-windows-msvc aarch64-apple-darwin)
+docs_rs_targets=(x86_64-unknown-linux-gnu x86_64-pc-windows-msvc aarch64-apple-darwin wasm32-unknown-unknown)
 rustup toolchain install nightly --profile minimal --no-self-update
 rustup target add --toolchain nightly "${docs_rs_targets[@]}"
 

@@ -22,3 +22,10 @@ command -v cargo-hack >/dev/null || cargo install cargo-hack --locked
 cargo hack check --rust-version --feature-powerset --no-dev-deps
 cargo "+$msrv" build --no-default-features --features test-scheduler --target wasm32-unknown-unknown
 cargo "+$msrv" test --all-features
+
+# The `cloudflare` feature has a minimum of its own, workers-rs's (README, Cargo.toml): check
+# the feature with that toolchain on the only target it builds for.
+cloudflare_msrv=1.91
+rustup toolchain install "$cloudflare_msrv" --profile minimal --no-self-update
+rustup target add --toolchain "$cloudflare_msrv" wasm32-unknown-unknown
+cargo "+$cloudflare_msrv" check --target wasm32-unknown-unknown --features cloudflare

@@ -21,6 +21,6 @@ powerset() { cargo hack check --feature-powerset --no-dev-deps "$@"; }
 powerset
 # cloud-session needs std (a thread's current session is a thread-local): not on bare metal.
 powerset --target thumbv7em-none-eabihf --include-features test-scheduler
-powerset --target wasm32-unknown-unknown --include-features std,test-scheduler,cloud-session
+powerset --target wasm32-unknown-unknown --include-features std,test-scheduler,cloud-session,cloudflare
 powerset --target x86_64-pc-windows-gnu --include-features std,test-scheduler,cloud-session,win-threadpool
 powerset --target aarch64-apple-darwin --include-features std,test-scheduler,cloud-session,gcd

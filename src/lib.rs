@@ -13,11 +13,12 @@
 //! | GPUI-style handles | `BackgroundExecutor`, `ForegroundExecutor` (std) | `src/executor.rs` |
 //! | a scheduler you drive by hand | `QueueScheduler` (std) | `src/queue.rs` |
 //! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`) | `src/platform/` |
-//! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
+//! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `SimulatedRequest`, `RequestContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
+//! | Cloudflare Workers (`cloudflare`, wasm32) | `WorkersScheduler`, `CloudflareExecutionContext` | `src/cloudflare/` |
 //! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
 //!
 //! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per
-//! backend: `linux-calloop`, `gcd` (reserved), `win-threadpool`. A backend feature builds
+//! backend: `linux-calloop`, `gcd` (reserved), `win-threadpool`, `cloudflare` (wasm32). A backend feature builds
 //! only on its OS; elsewhere build.rs warns and builds nothing. Without `std` the core
 //! needs only `alloc`.
 //!
