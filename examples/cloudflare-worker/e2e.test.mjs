@@ -49,6 +49,8 @@ before(async () => {
     cwd: here,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Never leave workerd behind, even if this process dies before after() runs.
+  process.on("exit", () => workerd.kill("SIGKILL"));
   workerd.stdout.on("data", (d) => (output += d));
   workerd.stderr.on("data", (d) => (output += d));
   await waitFor("workerd to answer", 30_000, async () => {
@@ -61,7 +63,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (workerd.exitCode !== null) return;
+  if (!workerd || workerd.exitCode !== null) return;
   const exited = new Promise((r) => workerd.once("exit", r));
   workerd.kill("SIGTERM");
   const timer = setTimeout(() => workerd.kill("SIGKILL"), 5_000);
