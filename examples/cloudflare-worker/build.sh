@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --locked --release --target wasm32-unknown-unknown
+# `--target module`: one ES module that imports the wasm with `import source` (a source-phase
+# import, which workerd supports) and instantiates it on load; no bundler needed.
 rm -rf build
 wasm-bindgen --target module --out-dir build --no-typescript \
   target/wasm32-unknown-unknown/release/cloudflare_worker_example.wasm
