@@ -30,9 +30,13 @@ const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
 /// - `schedule` and `schedule_foreground` run runnables as microtasks, in FIFO order; a
 ///   task that yields (wakes itself while running) runs after the next macrotask, so a task
 ///   spinning on `yield_now` cannot starve timers and I/O.
-/// - `schedule_after` keeps one JS timer, re-armed, over the crate's timer heap: timers
-///   never fire early, fire in deadline order (ties in scheduling order), and delays past
-///   `setTimeout`'s 2^31-1 ms saturate (re-armed until reached) instead of firing at once.
+/// - `schedule_after` keeps its runnables in the crate's timer heap, and sets one JS timer
+///   per call, in the caller's request: Workers cancels a request's timers when the request
+///   ends, so one shared, re-armed timer set by one request would strand the timers of every
+///   other (seen in workerd: the next request hung). Whichever timer fires runs everything
+///   due, in deadline order (ties in scheduling order); timers never fire early, and delays
+///   past `setTimeout`'s 2^31-1 ms saturate (set again until reached) instead of firing at
+///   once.
 /// - `now()` is `performance.now()`, kept monotonic with the deadlines reached: Workers
 ///   freezes its clock between I/O events, and a timer that fired has reached its deadline.
 /// - There is one thread, and it is the main thread.
@@ -57,7 +61,7 @@ pub struct WorkersScheduler {
 }
 
 struct Shared {
-    /// Keys this scheduler's pending JS timer in the thread's `TIMERS`.
+    /// Keys this scheduler's pending JS timers in the thread's `TIMERS`.
     id: u64,
     /// For the JS callbacks, which must own a reference.
     me: Weak<Shared>,
@@ -72,8 +76,8 @@ struct State {
     microtask_queued: bool,
     macrotask_queued: bool,
     timers: TimerHeap<Instant>,
-    /// The deadline the pending JS timer is armed for, if one is.
-    armed: Option<Instant>,
+    /// Numbers the JS timers, to find each one's handle when it fires.
+    next_js_timer: u64,
     /// The latest deadline a timer has reached: `now()` never reads below it.
     reached: Instant,
     closed: bool,
@@ -85,14 +89,16 @@ struct State {
 struct Requests {
     microtask: bool,
     macrotask: bool,
-    arm: Option<Instant>,
+    /// A JS timer to set: its number and deadline.
+    arm: Option<(u64, Instant)>,
     /// Runnables to drop (cancel) outside the lock: after shutdown.
     discard: Vec<Runnable>,
 }
 
 std::thread_local! {
-    /// Each scheduler's pending `setTimeout` handle (JS values stay on their thread).
-    static TIMERS: RefCell<BTreeMap<u64, JsValue>> = const { RefCell::new(BTreeMap::new()) };
+    /// Each scheduler's pending `setTimeout` handles, by timer number (JS values stay on
+    /// their thread): cleared when the scheduler is dropped.
+    static TIMERS: RefCell<BTreeMap<(u64, u64), JsValue>> = const { RefCell::new(BTreeMap::new()) };
     /// The isolate's scheduler, for `WorkersScheduler::shared`.
     static SHARED: RefCell<Option<Arc<WorkersScheduler>>> = const { RefCell::new(None) };
 }
@@ -186,10 +192,7 @@ impl Shared {
                 requests.discard.push(runnable);
             } else {
                 state.timers.push(deadline, runnable);
-                if state.armed.is_none_or(|armed| deadline < armed) {
-                    state.armed = Some(deadline);
-                    requests.arm = Some(deadline);
-                }
+                requests.arm = Some((state.take_js_timer(), deadline));
             }
             requests
         };
@@ -209,52 +212,58 @@ impl Shared {
             let callback = Closure::once_into_js(move || shared.run_yielded());
             let _ = js::set_timeout(callback.unchecked_ref(), 0.0);
         }
-        if let Some(deadline) = requests.arm {
-            self.arm(deadline);
+        if let Some((timer, deadline)) = requests.arm {
+            self.arm(timer, deadline);
         }
     }
 
-    /// Replaces the pending JS timer with one for `deadline` (clamped to what JS takes).
-    fn arm(&self, deadline: Instant) {
+    /// Sets JS timer `timer` for `deadline` (clamped to what JS takes), in the caller's
+    /// request.
+    fn arm(&self, timer: u64, deadline: Instant) {
         let left = deadline.saturating_duration_since(self.now());
         // Rounded up, so the timer is never early by a fraction of a millisecond.
         let ms = (left.as_nanos() as f64 / 1e6).ceil();
         let reaches = ms <= MAX_TIMEOUT_MS;
         let shared = self.arc();
-        let callback = Closure::once_into_js(move || shared.fire(deadline, reaches));
+        let callback = Closure::once_into_js(move || shared.fire(timer, deadline, reaches));
         let handle = js::set_timeout(callback.unchecked_ref(), ms.min(MAX_TIMEOUT_MS));
-        let previous = TIMERS.with(|timers| timers.borrow_mut().insert(self.id, handle));
-        if let Some(previous) = previous {
-            js::clear_timeout(&previous);
-        }
+        TIMERS.with(|timers| timers.borrow_mut().insert((self.id, timer), handle));
     }
 
+    /// Clears the scheduler's pending JS timers.
     fn disarm(&self) {
-        if let Some(handle) = TIMERS.with(|timers| timers.borrow_mut().remove(&self.id)) {
+        let handles = TIMERS.with(|timers| {
+            let mut timers = timers.borrow_mut();
+            let mine: Vec<_> = timers
+                .range((self.id, 0)..=(self.id, u64::MAX))
+                .map(|(k, _)| *k)
+                .collect();
+            mine.into_iter()
+                .filter_map(|key| timers.remove(&key))
+                .collect::<Vec<_>>()
+        });
+        for handle in handles {
             js::clear_timeout(&handle);
         }
     }
 
-    /// The JS timer armed for `deadline` fired (`reaches`: its delay was not clamped).
-    fn fire(&self, deadline: Instant, reaches: bool) {
-        TIMERS.with(|timers| timers.borrow_mut().remove(&self.id));
+    /// JS timer `timer`, set for `deadline`, fired (`reaches`: its delay was not clamped).
+    fn fire(&self, timer: u64, deadline: Instant, reaches: bool) {
+        TIMERS.with(|timers| timers.borrow_mut().remove(&(self.id, timer)));
         let mut requests = Requests::default();
         {
             let mut state = self.state.lock();
-            if state.armed == Some(deadline) {
-                state.armed = None;
+            if state.closed {
+                return;
             }
             if reaches {
                 state.reached = state.reached.max(deadline);
+            } else {
+                // A clamped delay: wait the rest.
+                requests.arm = Some((state.take_js_timer(), deadline));
             }
             let now = millis_to_instant(js::performance_now()).max(state.reached);
             requests.microtask = state.move_due_timers(now);
-            if let Some(next) = state.timers.next_deadline() {
-                if state.armed.is_none_or(|armed| next < armed) {
-                    state.armed = Some(next);
-                    requests.arm = Some(next);
-                }
-            }
         }
         self.ask(requests);
     }
@@ -318,10 +327,15 @@ impl State {
             microtask_queued: false,
             macrotask_queued: false,
             timers: TimerHeap::new(),
-            armed: None,
+            next_js_timer: 0,
             reached: Instant::EPOCH,
             closed: false,
         }
+    }
+
+    fn take_js_timer(&mut self) -> u64 {
+        self.next_js_timer += 1;
+        self.next_js_timer
     }
 
     /// Moves the timers due at `now` to the ready queue, in deadline order. Whether a
@@ -435,7 +449,6 @@ impl Drop for WorkersScheduler {
         let (ready, yielded, timers) = {
             let mut state = self.shared.state.lock();
             state.closed = true;
-            state.armed = None;
             let timers: Vec<Runnable> = state.timers.drain().collect();
             (
                 ::core::mem::take(&mut state.ready),

@@ -8,9 +8,11 @@
 //!   until `/release` (so the response provably does not wait for it), then sleeps 50 ms and
 //!   records that it is done.
 //! - `/release`: releases that work. `/status`: `pending`, `released`, `done` or `unknown`.
-//! - `/leak`: forgets a task that is still running, so the session check fails: the
-//!   response (500) is the error, which names the task and where it was spawned.
+//! - `/leak`: forgets a task that is still running (it sleeps `id` ms, or an hour), so the
+//!   session check fails: the response (500) is the error, which names the task and where
+//!   it was spawned.
 //! - `/timers`: three timers of 30, 10 and 20 ms; responds with the order they fired in.
+//! - `/sleep`: sleeps `id` ms on the runtime's timer, then responds `slept`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -77,12 +79,16 @@ where
         }
         "/status" => checked(&**request, status(id).into()),
         "/leak" => {
-            let sleeper = request.clone();
+            let (sleeper, sleep) = (request.clone(), millis(id, Duration::from_secs(3600)));
             // The bug this route shows: a refresh left running past the response.
             request
-                .spawn_local(async move { sleeper.delay(Duration::from_secs(3600)).await })
+                .spawn_local(async move { sleeper.delay(sleep).await })
                 .detach();
             checked(&**request, "leaked".into())
+        }
+        "/sleep" => {
+            request.delay(millis(id, Duration::ZERO)).await;
+            checked(&**request, "slept".into())
         }
         "/timers" => {
             let fired = Rc::new(RefCell::new(Vec::new()));
@@ -105,6 +111,11 @@ where
         }
         _ => (404, "not found".into()),
     }
+}
+
+/// `id` as a number of milliseconds, or `otherwise`.
+fn millis(id: &str, otherwise: Duration) -> Duration {
+    id.parse().map_or(otherwise, Duration::from_millis)
 }
 
 /// The response, if nothing but `wait_until` work outlives the request; else a 500 whose
