@@ -28,6 +28,7 @@
 //! - Sessions live in one registry behind one lock (`registry.rs`); no user code runs while it
 //!   is held, and wakers are woken after it is released.
 
+mod config;
 mod context;
 mod current;
 mod error;
@@ -39,7 +40,8 @@ mod runtime;
 mod task;
 mod wait;
 
-pub use context::{AtSessionEnd, SessionConfig, SimulatedExecutionContext};
+pub use config::{AtSessionEnd, SessionConfig};
+pub use context::SimulatedExecutionContext;
 pub use error::{ContextError, LinkedTask, SessionError, TaskCancelled};
 pub use registry::SessionId;
 pub use request::{RequestContext, SimulatedRequest};

@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use crate::core::{Instant, TaskId, TaskLabel};
 use crate::sync::Mutex;
 
-use super::context::AtSessionEnd;
+use super::config::AtSessionEnd;
 use super::error::{LinkedTask, SessionError};
 
 /// Identifies a session (a request) of one execution context. Sessions are numbered 1, 2,
