@@ -92,6 +92,10 @@ mod mac {
                 what_gcd_calls_after_shutdown_is_dropped_not_run,
             ),
             (
+                "beyond_the_gate_slots_dispatchers_use_their_queue",
+                beyond_the_gate_slots_dispatchers_use_their_queue,
+            ),
+            (
                 "shutdown_cancels_a_limited_pools_queue",
                 shutdown_cancels_a_limited_pools_queue,
             ),
@@ -235,7 +239,40 @@ mod mac {
     /// machine has threads, so the counted tasks behind them are still inside GCD at the
     /// drop. Afterwards every future is dropped and none of the counted ones ran.
     fn what_gcd_calls_after_shutdown_is_dropped_not_run() {
-        let s = make();
+        gcd_calls_after_shutdown_are_dropped(make());
+    }
+
+    /// More dispatchers alive at once than there are gate slots: those without one submit to
+    /// their private queue (and find their gate there); every one of them runs tasks, and
+    /// drops what GCD still calls after its shutdown.
+    fn beyond_the_gate_slots_dispatchers_use_their_queue() {
+        let dispatchers: Vec<Arc<dyn Scheduler>> = (0..40).map(|_| make()).collect();
+        let slot_of = |s: &Arc<dyn Scheduler>| {
+            let debug = format!("{:?}", s.downcast_ref::<MacDispatcher>().unwrap());
+            !debug.contains("gate_slot: None")
+        };
+        let with_slot = dispatchers.iter().filter(|s| slot_of(s)).count();
+        assert!(with_slot <= 32, "{with_slot} dispatchers have a gate slot");
+        assert!(with_slot < dispatchers.len());
+        let tasks: Vec<Task<usize>> = dispatchers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.spawn(async move { i }))
+            .collect();
+        let sum = wait(async move {
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await;
+            }
+            sum
+        });
+        assert_eq!(sum, 40 * 39 / 2);
+        let mut dispatchers = dispatchers;
+        let without = dispatchers.iter().position(|s| !slot_of(s)).unwrap();
+        gcd_calls_after_shutdown_are_dropped(dispatchers.swap_remove(without));
+    }
+
+    fn gcd_calls_after_shutdown_are_dropped(s: Arc<dyn Scheduler>) {
         let release = Arc::new(AtomicBool::new(false));
         let spinners = 256;
         let dropped = DropCounter::new();

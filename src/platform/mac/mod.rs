@@ -11,17 +11,22 @@
 //!   their `TaskQueue` (an `Inbox`), never the dispatcher, so the user's last
 //!   `Arc<dyn Scheduler>` runs `Drop` and no wake can. What GCD holds: every callback that
 //!   needs the shared state owns a strong reference of its own (its context, taken back by
-//!   the callback), the timer source owns one until its cancel handler runs, and the queue
-//!   owns a reference to the `Gate` (its queue-specific value, released with the queue).
+//!   the callback), and the timer source owns one until its cancel handler runs. A gate slot
+//!   is freed only with the shared state, which no runnable of a task spawned on the
+//!   dispatcher outlives (the task holds it); a fallback gate is owned by its queue too.
 //! - **Background work** ([`pool`]). By default
 //!   ([`worker_threads`](MacDispatcherConfig::worker_threads) `None`) a runnable goes
-//!   straight to GCD: `dispatch_async_f` on a private concurrent queue that targets the
-//!   global `USER_INITIATED` queue, with `Runnable::into_raw()` as the context; the
-//!   `extern "C"` trampoline takes it back with `from_raw` and runs it under `catch_unwind`.
-//!   GCD sizes the pool. The private queue exists only to carry the `Gate` (through
-//!   `dispatch_queue_set_specific`), so the trampoline can tell whether the dispatcher is
-//!   closed without a second word of context or an allocation per runnable. Priorities map to
-//!   QoS classes once tasks carry them; until then everything is `USER_INITIATED`.
+//!   straight to GCD: `dispatch_async_f` on the global `USER_INITIATED` queue, with
+//!   `Runnable::into_raw()` as the context; the `extern "C"` trampoline takes it back with
+//!   `from_raw` and runs it under `catch_unwind`. GCD sizes the pool. To tell whether the
+//!   dispatcher is closed without a second word of context or an allocation per runnable,
+//!   the trampoline itself names the dispatcher's `Gate`: one of 32 static gate slots, each
+//!   with its own trampoline, claimed for the dispatcher's lifetime. Beyond 32 live
+//!   dispatchers, a dispatcher submits to a private concurrent queue targeting the same
+//!   global queue, whose queue-specific value is its gate (`dispatch_get_specific`); that
+//!   queue's hop costs about as much again as the raw `dispatch_async_f` (measured), so it is
+//!   only the fallback. Priorities map to QoS classes once tasks carry them; until then
+//!   everything is `USER_INITIATED`.
 //!   With `Some(n)`, runnables wait in our own FIFO queue and at most `n` drain callbacks
 //!   (each running queued runnables, 64 at most before it hands its thread back to GCD) are
 //!   in flight, so `Some(1)` runs background work one task at a time in the order scheduled.
@@ -59,8 +64,9 @@
 //!   drains GCD's main queue itself (everything on it, ours or not) through CoreFoundation's
 //!   hooks: it reads the queue's eventfd (`_dispatch_get_main_queue_handle_4CF`) and, if it
 //!   was signalled, calls `_dispatch_main_queue_callback_4CF`, only ever on the main thread
-//!   (libdispatch kills the process otherwise). On Apple the app's run loop drains the main
-//!   queue; `block` runs our own queue only. Foreground tasks run inside the blocker's stack:
+//!   (libdispatch kills the process otherwise). Our foreground work unparks the main thread;
+//!   work someone else submits to the main queue while it is parked runs when it next wakes.
+//!   On Apple the app's run loop drains the main queue; `block` runs our own queue only. Foreground tasks run inside the blocker's stack:
 //!   release `RefCell` borrows before blocking.
 //! - **Panics** (`platform/unwind.rs`). Tasks are spawned with async-task's
 //!   `propagate_panic`, and every `run` is under `catch_unwind`. Every `extern "C"` callback
@@ -389,6 +395,7 @@ impl fmt::Debug for MacDispatcher {
             .field("running", &running)
             .field("foreground_queued", &foreground)
             .field("timers", &timers)
+            .field("gate_slot", &self.shared.pool.gate_slot())
             .finish_non_exhaustive()
     }
 }
