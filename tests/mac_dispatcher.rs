@@ -202,6 +202,8 @@ mod mac {
         assert_eq!(zero.block(zero.spawn(async { 1 })), 1);
         let debug = format!("{:?}", zero.downcast_ref::<MacDispatcher>().unwrap());
         assert!(debug.contains("worker_threads: Some(1)"), "{debug}");
+        // A limited pool's drains find the gate through the shared state: it takes no slot.
+        assert!(debug.contains("gate_slot: None"), "{debug}");
     }
 
     /// The main thread is the process's, whichever thread created the dispatcher: created

@@ -21,7 +21,8 @@
 //!   `from_raw` and runs it under `catch_unwind`. GCD sizes the pool. To tell whether the
 //!   dispatcher is closed without a second word of context or an allocation per runnable,
 //!   the trampoline itself names the dispatcher's `Gate`: one of 32 static gate slots, each
-//!   with its own trampoline, claimed for the dispatcher's lifetime. Beyond 32 live
+//!   with its own trampoline, claimed for the dispatcher's lifetime (`Some(n)`
+//!   pools need none: their drain callbacks hold the shared state). Beyond 32 live
 //!   dispatchers, a dispatcher submits to a private concurrent queue targeting the same
 //!   global queue, whose queue-specific value is its gate (`dispatch_get_specific`); that
 //!   queue's hop costs about as much again as the raw `dispatch_async_f` (measured), so it is

@@ -88,9 +88,10 @@ pub(super) enum DispatcherGate {
 }
 
 impl DispatcherGate {
-    /// Claims a free slot, or a gate for the private `queue` (set as its specific value).
-    fn new(queue: &Object) -> Self {
-        for (slot, gate) in GATES.iter().enumerate() {
+    /// Claims a free slot (if `direct`: only runnables handed straight to GCD need one), or a
+    /// gate for the private `queue` (set as its specific value).
+    fn new(queue: &Object, direct: bool) -> Self {
+        for (slot, gate) in GATES.iter().enumerate().filter(|_| direct) {
             let claimed = gate
                 .in_use
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
@@ -182,7 +183,7 @@ impl Pool {
         let raw = unsafe { ffi::dispatch_queue_create(c"unified-scheduler.gcd".as_ptr(), attr) };
         let queue =
             Object::owned(raw).ok_or_else(|| io::Error::other("dispatch_queue_create failed"))?;
-        let gate = DispatcherGate::new(&queue);
+        let gate = DispatcherGate::new(&queue, width.is_none());
         let limited = width.map(|width| {
             Mutex::new(Limited {
                 queue: VecDeque::new(),
