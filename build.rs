@@ -1,6 +1,8 @@
 //! Emits the cfgs the crate builds on: one per production backend that can apply to the target
 //! (with a warning when a backend feature is enabled on a target where it cannot, so the
-//! backend is left out), and `us_has_clock` where std can read a clock.
+//! backend is left out), and `us_has_clock` where std can read a clock. The `gcd` backend
+//! also builds on Linux when `LIBDISPATCH_DIR` names an installed libdispatch, which is then
+//! linked (search path and rpath); nothing here downloads or builds one.
 
 use std::env;
 
@@ -59,8 +61,13 @@ const BACKENDS: &[Backend] = &[
     },
 ];
 
+/// The environment variable naming an installed libdispatch (its `lib/` is linked) for the
+/// `gcd` backend on Linux.
+const LIBDISPATCH_DIR: &str = "LIBDISPATCH_DIR";
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed={LIBDISPATCH_DIR}");
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let target = env::var("TARGET").unwrap_or_default();
@@ -76,6 +83,8 @@ fn main() {
         }
         if backend.applies_to(&target_os, &target_arch) {
             println!("cargo::rustc-cfg={}", backend.cfg);
+        } else if backend.feature == "gcd" && target_os == "linux" {
+            gcd_on_linux(backend, &target);
         } else {
             println!(
                 "cargo::warning=feature `{}` does nothing on target `{}`: it needs {}; \
@@ -83,6 +92,26 @@ fn main() {
                 backend.feature, target, backend.what
             );
         }
+    }
+}
+
+/// The `gcd` backend on Linux: built and linked against `$LIBDISPATCH_DIR/lib` (with an rpath,
+/// so the tests and benches of this package find it at run time) when the variable is set;
+/// otherwise the usual warning, saying how to enable it.
+fn gcd_on_linux(backend: &Backend, target: &str) {
+    match env::var_os(LIBDISPATCH_DIR) {
+        Some(dir) if !dir.is_empty() => {
+            let lib = std::path::Path::new(&dir).join("lib");
+            println!("cargo::rustc-cfg={}", backend.cfg);
+            println!("cargo::rustc-link-search=native={}", lib.display());
+            println!("cargo::rustc-link-arg=-Wl,-rpath,{}", lib.display());
+        }
+        _ => println!(
+            "cargo::warning=feature `gcd` does nothing on target `{target}`: it needs {}, or \
+             on Linux `{LIBDISPATCH_DIR}` set to an installed libdispatch (the directory \
+             holding `lib/libdispatch.so`, e.g. from a Swift toolchain for Linux)",
+            backend.what
+        ),
     }
 }
 

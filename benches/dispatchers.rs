@@ -10,6 +10,12 @@
 //!   bench does;
 //! - `tokio`: a multi-thread runtime with the same number of workers, the bench thread
 //!   waiting in `block_on`, tasks spawned through its `Handle`;
+//! - with the `gcd` backend built (`us_gcd`): `gcd_floor`, bare async-task whose schedule
+//!   function is a raw `dispatch_async_f` of `Runnable::into_raw()` on GCD's global
+//!   `USER_INITIATED` queue (no gate, no shutdown, no foreground), the least a task costs on
+//!   GCD, run on every workload; and, where the platform's dispatcher is another backend
+//!   (Linux with `LIBDISPATCH_DIR`), `mac_dispatcher`: `MacDispatcher::new()` driven like
+//!   `dispatcher`;
 //! - `floor` (only in `spawn_one` and `spawn_many_local`, where the workload is independent
 //!   trivial tasks): bare async-task on a locked `VecDeque`, run on the bench thread
 //!   (`benches/common/floor.rs`). It has no threads to hand work to, so it is the least a
@@ -42,15 +48,19 @@
 //! which the other groups keep outside the loop. Benches measure, they do not check results
 //! beyond what a workload needs to run.
 //!
-//! Cargo targets: `dispatchers` (feature `linux-calloop`) and `dispatchers_windows` (feature
-//! `win-threadpool`, the file `benches/dispatchers_windows.rs`, which only includes this one;
-//! `bench = false`, so a plain `cargo bench --all-features` runs the bench once). Cargo's
+//! Cargo targets: `dispatchers` (feature `linux-calloop`), `dispatchers_windows` (feature
+//! `win-threadpool`) and `dispatchers_mac` (feature `gcd`); the last two are files that only
+//! include this one, with `bench = false`, so a plain `cargo bench --all-features` runs the
+//! bench once. Cargo's
 //! `required-features` is a conjunction, so one target cannot ask for "either backend"; this
 //! file names no OS, [`PlatformDispatcher`] does.
 //!
 //! - Linux: `cargo bench --features linux-calloop --bench dispatchers`;
 //! - Windows: `cargo bench --features win-threadpool --bench dispatchers_windows` (built on
-//!   Linux with `--no-run --target x86_64-pc-windows-gnu`; numbers under Wine mean little).
+//!   Linux with `--no-run --target x86_64-pc-windows-gnu`; numbers under Wine mean little);
+//! - Apple: `cargo bench --features gcd --bench dispatchers_mac`;
+//! - Linux with the GCD peers: `LIBDISPATCH_DIR=... cargo bench --features gcd,linux-calloop
+//!   --bench dispatchers`.
 //!
 //! Durations come from criterion's command line, e.g. `-- --warm-up-time 1
 //! --measurement-time 3`.
@@ -60,17 +70,16 @@
 #[allow(unused_extern_crates)]
 extern crate alloc;
 
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 #[path = "common/channel.rs"]
 mod channel;
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 #[path = "common/floor.rs"]
 mod floor;
 
 // `PlatformDispatcher` exists only where build.rs turned a backend on (its cfgs reach every
-// target of the package); elsewhere (Apple, for now) the bench builds, to be linted, and
-// says so.
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+// target of the package); elsewhere the bench builds, to be linted, and says so.
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 mod workloads {
     use super::{channel, floor};
 
@@ -242,6 +251,78 @@ mod workloads {
         }
         fn block_on<F: Future>(&self, future: F) -> F::Output {
             self.0.block_on(future)
+        }
+    }
+
+    /// The floor on GCD: bare async-task, scheduled with a raw `dispatch_async_f` on the
+    /// global `USER_INITIATED` queue, the runnable itself as the context.
+    #[cfg(us_gcd)]
+    mod gcd_floor {
+        use core::ffi::c_void;
+        use core::future::Future;
+        use core::ptr::NonNull;
+
+        use futures_lite::future;
+
+        use super::Peer;
+
+        /// `QOS_CLASS_USER_INITIATED`.
+        const USER_INITIATED: isize = 0x19;
+
+        #[repr(C)]
+        struct Queue {
+            _private: [u8; 0],
+        }
+
+        #[cfg_attr(target_vendor = "apple", link(name = "System", kind = "dylib"))]
+        #[cfg_attr(not(target_vendor = "apple"), link(name = "dispatch"))]
+        unsafe extern "C" {
+            fn dispatch_get_global_queue(identifier: isize, flags: usize) -> *mut Queue;
+            fn dispatch_async_f(
+                queue: *mut Queue,
+                context: *mut c_void,
+                work: unsafe extern "C" fn(*mut c_void),
+            );
+        }
+
+        #[derive(Clone, Copy)]
+        pub(super) struct GcdFloor;
+
+        fn schedule(runnable: async_task::Runnable) {
+            // SAFETY: no preconditions; a valid QoS class gives the static global queue.
+            let queue = unsafe { dispatch_get_global_queue(USER_INITIATED, 0) };
+            let context = runnable.into_raw().as_ptr().cast::<c_void>();
+            // SAFETY: a global queue; `run` takes the runnable back exactly once.
+            unsafe { dispatch_async_f(queue, context, run) };
+        }
+
+        unsafe extern "C" fn run(context: *mut c_void) {
+            // SAFETY: the `into_raw` of `schedule`, called once by GCD. A bench task never
+            // panics (and an `extern "C"` function aborts rather than unwind).
+            let runnable = unsafe {
+                async_task::Runnable::<()>::from_raw(NonNull::new_unchecked(context.cast()))
+            };
+            runnable.run();
+        }
+
+        impl Peer for GcdFloor {
+            type Task<T: Send + 'static> = async_task::Task<T>;
+
+            fn spawn<F>(&self, future: F) -> Self::Task<F::Output>
+            where
+                F: Future + Send + 'static,
+                F::Output: Send + 'static,
+            {
+                let (runnable, task) = async_task::spawn(future, schedule);
+                runnable.schedule();
+                task
+            }
+            fn detach<T: Send + 'static>(task: Self::Task<T>) {
+                task.detach();
+            }
+            fn block_on<F: Future>(&self, future: F) -> F::Output {
+                future::block_on(future)
+            }
         }
     }
 
@@ -426,6 +507,9 @@ mod workloads {
     /// Every peer built once per group, and the floor where it fits.
     struct Peers {
         dispatcher: Dispatcher,
+        /// The `MacDispatcher`, where the platform's dispatcher is another backend.
+        #[cfg(all(us_gcd, us_linux_calloop))]
+        mac_dispatcher: Dispatcher,
         async_executor: AsyncExecutor,
         tokio: Tokio,
         // Kept alive for the group; dropped (threads joined) at its end.
@@ -440,6 +524,8 @@ mod workloads {
             let runtime = tokio_runtime(workers);
             Self {
                 dispatcher: Dispatcher(Arc::new(PlatformDispatcher::new())),
+                #[cfg(all(us_gcd, us_linux_calloop))]
+                mac_dispatcher: Dispatcher(Arc::new(unified_scheduler::MacDispatcher::new())),
                 async_executor,
                 tokio: Tokio(runtime.handle().clone()),
                 _async_executor_threads: threads,
@@ -482,11 +568,31 @@ mod workloads {
         group.bench_function("tokio", |b| b.iter(|| tokio(&peers.tokio)));
     }
 
+    /// The GCD lines of a workload, next to [`side_by_side`]'s: the raw `dispatch_async_f`
+    /// floor and, where the platform's dispatcher is another backend, the `MacDispatcher`.
+    #[cfg(us_gcd)]
+    fn gcd_side_by_side(
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        peers: &Peers,
+        mac_dispatcher: fn(&Dispatcher),
+        floor: fn(&gcd_floor::GcdFloor),
+    ) {
+        #[cfg(us_linux_calloop)]
+        group.bench_function("mac_dispatcher", |b| {
+            b.iter(|| mac_dispatcher(&peers.mac_dispatcher))
+        });
+        #[cfg(not(us_linux_calloop))]
+        let _ = (mac_dispatcher, peers); // the `dispatcher` line is the MacDispatcher
+        group.bench_function("gcd_floor", |b| b.iter(|| floor(&gcd_floor::GcdFloor)));
+    }
+
     fn benches(c: &mut Criterion) {
         group(c, "spawn_one", 1, false, |group, peers| {
             let mut floor = Floor::default();
             group.bench_function("floor", |b| b.iter(|| floor.spawn_run(black_box(1))));
             side_by_side(group, peers, spawn_one, spawn_one, spawn_one);
+            #[cfg(us_gcd)]
+            gcd_side_by_side(group, peers, spawn_one, spawn_one);
         });
         group(c, "spawn_batch", BATCH as u64, false, |group, peers| {
             group.bench_function("dispatcher", |b| {
@@ -497,6 +603,14 @@ mod workloads {
             });
             group.bench_function("tokio", |b| {
                 b.iter_custom(|iters| spawn_batch(&peers.tokio, iters))
+            });
+            #[cfg(all(us_gcd, us_linux_calloop))]
+            group.bench_function("mac_dispatcher", |b| {
+                b.iter_custom(|iters| spawn_batch(&peers.mac_dispatcher, iters))
+            });
+            #[cfg(us_gcd)]
+            group.bench_function("gcd_floor", |b| {
+                b.iter_custom(|iters| spawn_batch(&gcd_floor::GcdFloor, iters))
             });
         });
         group(
@@ -516,6 +630,8 @@ mod workloads {
                     spawn_many_local,
                     spawn_many_local,
                 );
+                #[cfg(us_gcd)]
+                gcd_side_by_side(group, peers, spawn_many_local, spawn_many_local);
             },
         );
         let steps = (TASKS * STEPS) as u64;
@@ -527,22 +643,30 @@ mod workloads {
                 spawn_recursively,
                 spawn_recursively,
             );
+            #[cfg(us_gcd)]
+            gcd_side_by_side(group, peers, spawn_recursively, spawn_recursively);
         });
         group(c, "yield_now", steps, true, |group, peers| {
             side_by_side(group, peers, yield_now, yield_now, yield_now);
+            #[cfg(us_gcd)]
+            gcd_side_by_side(group, peers, yield_now, yield_now);
         });
         group(c, "channels", steps, true, |group, peers| {
             side_by_side(group, peers, channels, channels, channels);
+            #[cfg(us_gcd)]
+            gcd_side_by_side(group, peers, channels, channels);
         });
         group(c, "web_server", TASKS as u64, true, |group, peers| {
             side_by_side(group, peers, web_server, web_server, web_server);
+            #[cfg(us_gcd)]
+            gcd_side_by_side(group, peers, web_server, web_server);
         });
     }
 
     /// The bench's entry point.
     pub(crate) fn run() {
         println!(
-            "dispatcher: {}, {} worker threads for every peer",
+            "dispatcher: {}, {} worker threads for every peer (GCD sizes its own pool)",
             core::any::type_name::<PlatformDispatcher>(),
             worker_threads()
         );
@@ -554,8 +678,8 @@ mod workloads {
 
 /// The bench's entry point (also called by `benches/dispatchers_windows.rs`).
 pub(crate) fn main() {
-    #[cfg(any(us_linux_calloop, us_win_threadpool))]
+    #[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
     workloads::run();
-    #[cfg(not(any(us_linux_calloop, us_win_threadpool)))]
+    #[cfg(not(any(us_linux_calloop, us_win_threadpool, us_gcd)))]
     println!("no PlatformDispatcher on this OS yet: nothing to measure");
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # clippy for both Apple targets on every target kind (lib, tests, benches, examples), so the
 # Apple build of the benches and tests is checked on this Linux machine (no macOS SDK, no
-# linker: clippy only type-checks, it links nothing).
+# linker: clippy only type-checks, it links nothing): with every feature, and with the GCD
+# backend alone. Then the library itself is compiled with the backend (`build --lib` makes
+# an rlib, which links nothing either, so the hand-written libdispatch declarations are
+# compiled for real, code generation included).
 #
 # criterion depends on `alloca` on every unix, whose build script compiles a small C file.
 # For an Apple target cc-rs passes Apple-only flags (`-arch`, `-mmacosx-version-min`) that the
@@ -25,6 +28,8 @@ rustup target add "${targets[@]}"
 
 for target in "${targets[@]}"; do
   triple=${target//-/_}
-  env "CC_$triple=clang" "CFLAGS_$triple=-ffreestanding" \
-    cargo clippy --target "$target" --all-features --all-targets -- -D warnings
+  apple_cc=(env "CC_$triple=clang" "CFLAGS_$triple=-ffreestanding")
+  "${apple_cc[@]}" cargo clippy --target "$target" --all-features --all-targets -- -D warnings
+  "${apple_cc[@]}" cargo clippy --target "$target" --features gcd --all-targets -- -D warnings
+  "${apple_cc[@]}" cargo build --target "$target" --lib --features gcd
 done

@@ -12,14 +12,15 @@
 //! | time and blocking | [`Instant`], [`Park`], [`Driven`], [`Unparker`], [`TaskQueue`] + [`Wake`] | `src/core/` |
 //! | GPUI-style handles | `BackgroundExecutor`, `ForegroundExecutor` (std) | `src/executor.rs` |
 //! | a scheduler you drive by hand | `QueueScheduler` (std) | `src/queue.rs` |
-//! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`) | `src/platform/` |
+//! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`), `MacDispatcher` (`gcd`) | `src/platform/` |
 //! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `SimulatedRequest`, `RequestContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
 //! | Cloudflare Workers (`cloudflare`, wasm32) | `WorkersScheduler`, `CloudflareExecutionContext` | `src/cloudflare/` |
 //! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
 //!
-//! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per
-//! backend: `linux-calloop`, `gcd` (reserved), `win-threadpool`, `cloudflare` (wasm32). A backend feature builds
-//! only on its OS; elsewhere build.rs warns and builds nothing. Without `std` the core
+//! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per backend:
+//! `linux-calloop`, `gcd`, `win-threadpool`, `cloudflare` (wasm32). A backend feature builds
+//! only on its OS (`gcd` also on Linux when `LIBDISPATCH_DIR` names a libdispatch); elsewhere
+//! build.rs warns and builds nothing. Without `std` the core
 //! needs only `alloc`.
 //!
 //! ```
@@ -100,7 +101,7 @@ mod cloudflare;
 mod core;
 #[cfg(feature = "std")]
 mod executor;
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 mod platform;
 // It keeps real-time timers, so it needs a clock (not on wasm32-unknown-unknown).
 #[cfg(us_has_clock)]
@@ -126,10 +127,12 @@ pub use crate::core::{
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 pub use crate::platform::PlatformDispatcher;
 #[cfg(us_linux_calloop)]
 pub use crate::platform::linux::{LinuxDispatcher, LinuxDispatcherConfig};
+#[cfg(us_gcd)]
+pub use crate::platform::mac::{MacDispatcher, MacDispatcherConfig};
 #[cfg(us_win_threadpool)]
 pub use crate::platform::windows::{WindowsDispatcher, WindowsDispatcherConfig};
 #[cfg(us_has_clock)]

@@ -12,13 +12,17 @@ use crate::core::thread_bound::current_thread_id;
 use crate::core::thread_parker;
 use crate::core::{Park, Runnable, Unparker};
 
-/// The thread that created a dispatcher: the only one its foreground work runs on.
+/// The thread that created a dispatcher: the only one its foreground work runs on. (GCD's
+/// main thread is the process's, whichever thread created the dispatcher: the
+/// `MacDispatcher` has its own.)
 #[derive(Clone, Debug)]
+#[cfg_attr(not(any(us_linux_calloop, us_win_threadpool)), allow(dead_code))]
 pub(crate) struct MainThread {
     id: ThreadId,
     unparker: Unparker,
 }
 
+#[cfg_attr(not(any(us_linux_calloop, us_win_threadpool)), allow(dead_code))]
 impl MainThread {
     /// The calling thread, which becomes the main thread.
     pub(crate) fn current() -> Self {
@@ -63,11 +67,11 @@ pub(crate) trait ParkSteps {
     fn lend_pool_thread(&self);
 }
 
-/// `Scheduler::park` for every backend: on the main thread, run waiting foreground work and
-/// return at once if any ran (the caller polls again); on a pool thread, lend the pool a
-/// thread; then park the calling thread on its own parker.
-pub(crate) fn park(main: &MainThread, steps: &impl ParkSteps, timeout: Option<Duration>) -> Park {
-    if main.is_current() {
+/// `Scheduler::park` for every backend: on the main thread (`on_main`), run waiting foreground
+/// work and return at once if any ran (the caller polls again); on a pool thread, lend the
+/// pool a thread; then park the calling thread on its own parker.
+pub(crate) fn park(on_main: bool, steps: &impl ParkSteps, timeout: Option<Duration>) -> Park {
+    if on_main {
         if steps.run_foreground_slice() > 0 {
             return Park::Unparked;
         }

@@ -51,6 +51,9 @@
 #[cfg(us_linux_calloop)]
 #[cfg_attr(docsrs, doc(cfg(feature = "linux-calloop")))]
 pub(crate) mod linux;
+#[cfg(us_gcd)]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcd")))]
+pub(crate) mod mac;
 mod main_thread;
 mod unwind;
 #[cfg(us_win_threadpool)]
@@ -71,11 +74,15 @@ cfg_if::cfg_if! {
         use self::linux::LinuxDispatcher as Chosen;
     } else if #[cfg(us_win_threadpool)] {
         use self::windows::WindowsDispatcher as Chosen;
+    } else if #[cfg(us_gcd)] {
+        use self::mac::MacDispatcher as Chosen;
     }
 }
 
 /// The production dispatcher of the target OS: `LinuxDispatcher` on Linux and the BSDs
-/// (feature `linux-calloop`), `WindowsDispatcher` on Windows (feature `win-threadpool`).
+/// (feature `linux-calloop`), `WindowsDispatcher` on Windows (feature `win-threadpool`),
+/// `MacDispatcher` on Apple OSes (feature `gcd`; on Linux, `gcd` with `LIBDISPATCH_DIR` builds
+/// the `MacDispatcher` too, and `linux-calloop` stays the platform's choice).
 ///
 /// Name this type, not the OS's, and the same code builds on every OS whose backend feature
 /// is on: enable each backend for its own target, e.g.
@@ -85,6 +92,8 @@ cfg_if::cfg_if! {
 /// unified-scheduler = { version = "0.1", features = ["linux-calloop"] }
 /// [target.'cfg(windows)'.dependencies]
 /// unified-scheduler = { version = "0.1", features = ["win-threadpool"] }
+/// [target.'cfg(target_vendor = "apple")'.dependencies]
+/// unified-scheduler = { version = "0.1", features = ["gcd"] }
 /// ```
 ///
 /// Every dispatcher offers the same constructors (`new`, `with_config`, `try_with_config`)
@@ -98,9 +107,9 @@ cfg_if::cfg_if! {
 /// let task = scheduler.spawn(async { 6 * 7 });
 /// assert_eq!(scheduler.block(task), 42);
 /// ```
-#[cfg(any(us_linux_calloop, us_win_threadpool))]
+#[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "linux-calloop", feature = "win-threadpool")))
+    doc(cfg(any(feature = "linux-calloop", feature = "win-threadpool", feature = "gcd")))
 )]
 pub type PlatformDispatcher = Chosen;

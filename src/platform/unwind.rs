@@ -18,7 +18,7 @@ pub(crate) fn run_guarded(runnable: Runnable) {
 }
 
 /// Runs the body of a callback the OS calls: nothing may unwind into it.
-#[cfg_attr(not(us_win_threadpool), allow(dead_code))] // the backends with OS callbacks
+#[cfg_attr(not(any(us_win_threadpool, us_gcd)), allow(dead_code))] // the backends with OS callbacks
 pub(crate) fn no_unwind<R>(what: &str, body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,

@@ -70,6 +70,7 @@ pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Scheduler>;
 ///   a property fails to compile.
 ///
 /// The factories are names of functions in scope (the modules reach them through `super::`).
+#[allow(unused_macros)] // a file that runs the suite itself uses `suite_list!` instead
 macro_rules! suite {
     (
         make: $make:ident,
@@ -83,46 +84,83 @@ macro_rules! suite {
         exclude: { $($exclude:tt)* } $(,)?
     ) => {
         $crate::conformance::__check_exclusions!($($exclude)*);
-        $crate::conformance::__stamp!({$($exclude)*} $make;
-            spawn_and_await,
-            many_tasks,
-            spawn_from_inside,
-            spawn_chain,
-            foreground_runs_on_main_thread,
-            foreground_fifo,
-            background_runs_off_main_thread,
-            is_main_thread,
-            timers_never_early,
-            timer_zero_and_huge,
-            cancel_by_drop,
-            cancel_foreground_by_drop,
-            detach,
-            panics_reach_the_awaiter,
-            block_and_block_with_timeout,
-            park_and_unpark,
-            shutdown_with_pending_work,
-            shutdown_drops_foreground_on_main,
-            nested_block_on_main_runs_foreground_work,
-            drop_on_a_worker_thread,
-            drop_off_main_thread_leaks_foreground_work,
-            long_task_does_not_delay_timers,
-            a_task_yielding_forever_does_not_starve_others,
-            a_task_yielding_forever_does_not_hold_back_timers,
-            concurrent_blockers,
-            nested_block_keeps_the_lifecycle,
-            spawn_foreground_off_main_fails_at_the_call,
-            blocking_in_every_worker_does_not_hang,
-            // Reliability under load (`stress.rs`).
-            many_tasks_from_four_threads_run_exactly_once($per_spawner),
-            wake_storm_while_running,
-            wake_storm_while_queued,
-            wake_storm_after_cancellation,
-            random_timers_all_fire_none_early($random_timers),
-            shutdown_drops_every_future($rounds, $tasks, $timers),
-        );
-        /// The suite's properties that need background work to run one task at a time.
-        mod one_worker {
-            $crate::conformance::__stamp!({$($exclude)*} mod one_worker super::$one_worker;
+        $crate::conformance::__properties!(tests {{$($exclude)*} $make $one_worker $two_workers}
+            ($per_spawner, $random_timers, $rounds, $tasks, $timers));
+    };
+}
+#[allow(unused_imports)] // see `suite!`
+pub(crate) use suite;
+
+/// Every property of the suite, as `(name, test)` pairs, for a test binary that runs them
+/// itself (`harness = false`), e.g. on the process's main thread, which libtest never runs a
+/// test on. The same list as [`suite!`] (both expand [`__properties!`]), with the same
+/// arguments but no exclusions: the binary's `main` runs every pair it is given. It defines
+/// `fn conformance_properties() -> Vec<(&'static str, fn())>` at the call site; names are
+/// those of the tests `suite!` stamps (`one_worker::timers_in_order`, ...).
+#[allow(unused_macros)] // used only by a file that runs the suite itself
+macro_rules! suite_list {
+    (
+        make: $make:ident,
+        one_worker: $one_worker:ident,
+        two_workers: $two_workers:ident,
+        sizes: {
+            tasks_per_spawner: $per_spawner:expr,
+            random_timers: $random_timers:expr,
+            shutdown: ($rounds:expr, $tasks:expr, $timers:expr $(,)?) $(,)?
+        } $(,)?
+    ) => {
+        $crate::conformance::__properties!(list {$make $one_worker $two_workers}
+            ($per_spawner, $random_timers, $rounds, $tasks, $timers));
+    };
+}
+// Used only by a file that runs the suite itself.
+#[allow(unused_imports)]
+pub(crate) use suite_list;
+
+/// For [`suite!`] and [`suite_list!`]: the one list of the suite's properties, at the top
+/// level (with the stress properties' sizes) and in its two modules, handed to [`__emit!`].
+#[doc(hidden)]
+macro_rules! __properties {
+    ($mode:ident $args:tt ($per:expr, $random:expr, $rounds:expr, $tasks:expr, $timers:expr)) => {
+        $crate::conformance::__emit! { $mode $args
+            top: [
+                spawn_and_await,
+                many_tasks,
+                spawn_from_inside,
+                spawn_chain,
+                foreground_runs_on_main_thread,
+                foreground_fifo,
+                background_runs_off_main_thread,
+                is_main_thread,
+                timers_never_early,
+                timer_zero_and_huge,
+                cancel_by_drop,
+                cancel_foreground_by_drop,
+                detach,
+                panics_reach_the_awaiter,
+                block_and_block_with_timeout,
+                park_and_unpark,
+                shutdown_with_pending_work,
+                shutdown_drops_foreground_on_main,
+                nested_block_on_main_runs_foreground_work,
+                drop_on_a_worker_thread,
+                drop_off_main_thread_leaks_foreground_work,
+                long_task_does_not_delay_timers,
+                a_task_yielding_forever_does_not_starve_others,
+                a_task_yielding_forever_does_not_hold_back_timers,
+                concurrent_blockers,
+                nested_block_keeps_the_lifecycle,
+                spawn_foreground_off_main_fails_at_the_call,
+                blocking_in_every_worker_does_not_hang,
+                // Reliability under load (`stress.rs`).
+                many_tasks_from_four_threads_run_exactly_once($per),
+                wake_storm_while_running,
+                wake_storm_while_queued,
+                wake_storm_after_cancellation,
+                random_timers_all_fire_none_early($random),
+                shutdown_drops_every_future($rounds, $tasks, $timers),
+            ],
+            one_worker: [
                 timers_in_order,
                 ping_pong_does_not_starve_other_work,
                 ping_pong_does_not_hold_back_timers,
@@ -130,18 +168,62 @@ macro_rules! suite {
                 a_task_yielding_forever_does_not_hold_back_timers,
                 blocking_in_every_worker_does_not_hang,
                 nested_block_keeps_the_lifecycle,
-            );
-        }
-        /// The suite's properties that need a pool of at least two threads.
-        mod two_workers {
-            $crate::conformance::__stamp!({$($exclude)*} mod two_workers super::$two_workers;
+            ],
+            two_workers: [
                 local_work_reaches_idle_workers,
                 block_inside_a_task_on_its_own_spawn,
-            );
+            ],
         }
     };
 }
-pub(crate) use suite;
+pub(crate) use __properties;
+
+/// For [`__properties!`]: `tests` stamps one `#[test]` per property (what [`suite!`] does),
+/// `list` defines `conformance_properties()` (what [`suite_list!`] does).
+#[doc(hidden)]
+macro_rules! __emit {
+    (tests {$exclude:tt $make:ident $one_worker:ident $two_workers:ident}
+        top: [$($top:ident $(($($arg:expr),*))?),+ $(,)?],
+        one_worker: [$($one:ident),+ $(,)?],
+        two_workers: [$($two:ident),+ $(,)?] $(,)?
+    ) => {
+        $crate::conformance::__stamp!($exclude $make; $($top $(($($arg),*))?),+);
+        /// The suite's properties that need background work to run one task at a time.
+        mod one_worker {
+            $crate::conformance::__stamp!($exclude mod one_worker super::$one_worker; $($one),+);
+        }
+        /// The suite's properties that need a pool of at least two threads.
+        mod two_workers {
+            $crate::conformance::__stamp!($exclude mod two_workers super::$two_workers; $($two),+);
+        }
+    };
+    (list {$make:ident $one_worker:ident $two_workers:ident}
+        top: [$($top:ident $(($($arg:expr),*))?),+ $(,)?],
+        one_worker: [$($one:ident),+ $(,)?],
+        two_workers: [$($two:ident),+ $(,)?] $(,)?
+    ) => {
+        /// Every property of the conformance suite, by the name `suite!` gives its test.
+        fn conformance_properties() -> Vec<(&'static str, fn())> {
+            vec![
+                $((
+                    stringify!($top),
+                    (|| {
+                        $crate::conformance::$top(&$make $($(, $arg)*)?);
+                    }) as fn(),
+                ),)+
+                $((
+                    concat!("one_worker::", stringify!($one)),
+                    (|| $crate::conformance::$one(&$one_worker)) as fn(),
+                ),)+
+                $((
+                    concat!("two_workers::", stringify!($two)),
+                    (|| $crate::conformance::$two(&$two_workers)) as fn(),
+                ),)+
+            ]
+        }
+    };
+}
+pub(crate) use __emit;
 
 /// For [`suite!`]: stamps each listed property, at the top level (no module name) or in a
 /// module of the suite (its name first), with the attributes its exclusion gives it.
@@ -158,6 +240,7 @@ macro_rules! __stamp {
         );)+
     };
 }
+#[allow(unused_imports)] // see `suite!`
 pub(crate) use __stamp;
 
 /// For [`suite!`]: one property's test. The exclusions are looked up by a macro made for
@@ -215,6 +298,7 @@ macro_rules! __stamp_one {
         __pick!($($exclude)*);
     };
 }
+#[allow(unused_imports)] // see `suite!`
 pub(crate) use __stamp_one;
 
 /// For [`suite!`]: every exclusion names a property of the suite, or one of its modules.
@@ -239,6 +323,7 @@ macro_rules! __check_exclusions {
         $crate::conformance::__check_exclusions!($($($rest)*)?);
     };
 }
+#[allow(unused_imports)] // see `suite!`
 pub(crate) use __check_exclusions;
 
 /// For [`suite!`]: the suite's modules; any other name fails to compile.

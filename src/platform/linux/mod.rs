@@ -419,7 +419,7 @@ impl Scheduler for LinuxDispatcher {
     /// worker's role, queues included, to a new thread, so the pool keeps all its workers
     /// while this thread waits.
     fn park(&self, timeout: Option<Duration>) -> Park {
-        main_thread::park(&self.shared.foreground.main, self, timeout)
+        main_thread::park(self.shared.foreground.main.is_current(), self, timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.

@@ -437,7 +437,7 @@ impl Scheduler for WindowsDispatcher {
     /// first lent one more thread for as long as the task blocks, so blocked tasks never
     /// starve the work they wait for.
     fn park(&self, timeout: Option<Duration>) -> Park {
-        main_thread::park(&self.shared.main_thread, self, timeout)
+        main_thread::park(self.shared.main_thread.is_current(), self, timeout)
     }
 
     /// The calling thread's unparker: it ends a `park` on this same thread.
