@@ -21,7 +21,7 @@ pub enum AtSessionEnd {
     LetRun,
 }
 
-/// How a [`SimulatedExecutionContext`] behaves: limits and simulated latencies.
+/// How a [`SimulatedExecutionContext`](crate::SimulatedExecutionContext) behaves: limits and simulated latencies.
 ///
 /// ```
 /// use std::time::Duration;

@@ -236,7 +236,7 @@ impl SimulatedExecutionContext {
 
     /// Ends `session`: the response has gone out. Its tasks that `wait_until` does not cover
     /// are cancelled, as the Workers runtime does (unless the config says
-    /// [`AtSessionEnd::LetRun`]); returns those it cancelled. Its `wait_until` work runs on:
+    /// [`AtSessionEnd::LetRun`](crate::AtSessionEnd::LetRun)); returns those it cancelled. Its `wait_until` work runs on:
     /// wait for it with [`wait_on_session`](Self::wait_on_session).
     ///
     /// # Errors
