@@ -103,6 +103,7 @@ mod core;
 mod executor;
 #[cfg(any(us_linux_calloop, us_win_threadpool, us_gcd))]
 mod platform;
+pub mod prelude;
 // It keeps real-time timers, so it needs a clock (not on wasm32-unknown-unknown).
 #[cfg(us_has_clock)]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
@@ -122,8 +123,9 @@ pub use crate::cloud::{
 #[cfg(us_cloudflare)]
 pub use crate::cloudflare::{CloudflareExecutionContext, WorkersScheduler};
 pub use crate::core::{
-    Driven, FallibleTask, ForegroundSafe, Instant, Park, Runnable, Scheduler, Task, TaskId,
-    TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake,
+    Driven, Elapsed, FallibleTask, ForegroundSafe, Instant, Interval, Park, Runnable, Scheduler,
+    SchedulerExt, Task, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake, YieldNow,
+    yield_now,
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};

@@ -15,6 +15,8 @@
 
 #[cfg(feature = "std")]
 mod block;
+mod ext;
+mod interval;
 pub(crate) mod metadata;
 pub(crate) mod scheduler;
 mod spawn;
@@ -26,13 +28,19 @@ pub(crate) mod thread_bound;
 #[cfg_attr(not(us_has_clock), allow(dead_code))] // its users need a clock
 pub(crate) mod thread_parker;
 pub(crate) mod time;
+mod timeout;
 pub(crate) mod tracking;
 pub(crate) mod unparker;
+mod yield_now;
 
+pub use ext::SchedulerExt;
+pub use interval::Interval;
 pub use metadata::{TaskId, TaskLabel, TaskMetadata};
 pub use scheduler::{Driven, Park, Runnable, Scheduler};
 pub use spawn::ForegroundSafe;
 pub use task::{FallibleTask, Task};
 pub use task_queue::{TaskQueue, Wake};
 pub use time::Instant;
+pub use timeout::Elapsed;
 pub use unparker::Unparker;
+pub use yield_now::{YieldNow, yield_now};

@@ -134,6 +134,9 @@ macro_rules! __properties {
                 is_main_thread,
                 timers_never_early,
                 timer_zero_and_huge,
+                timeout_both_outcomes,
+                interval_ticks_on_its_period,
+                yield_now_lets_another_task_run,
                 cancel_by_drop,
                 cancel_foreground_by_drop,
                 detach,
@@ -502,6 +505,98 @@ pub fn timers_never_early(make: Factory<'_>) {
     let start = s.now();
     s.block(s.timer(Duration::from_millis(5)));
     assert!(s.now() - start >= Duration::from_millis(5));
+}
+
+/// `timeout`: a future that finishes in time is `Ok`, one that cannot is `Err(Elapsed)`
+/// no earlier than its deadline and is dropped; a ready future wins even at zero.
+pub fn timeout_both_outcomes(make: Factory<'_>) {
+    let s = make();
+    let ready = s.timeout(Duration::ZERO, async { 1 });
+    assert_eq!(
+        block_within_limit(&s, ready, "a ready future under timeout"),
+        Ok(1)
+    );
+    let inner = s.clone();
+    let in_time = s.timeout(
+        LIMIT,
+        async move { inner.timer(Duration::from_millis(1)).await },
+    );
+    assert_eq!(
+        block_within_limit(&s, in_time, "a 1 ms timer under a long timeout"),
+        Ok(())
+    );
+    let dropped = DropCounter::new();
+    let guard = dropped.guard();
+    let start = s.now();
+    let late = s.timeout(Duration::from_millis(3), async move {
+        let _guard = guard;
+        std::future::pending::<()>().await
+    });
+    let outcome = block_within_limit(&s, late, "a 3 ms timeout");
+    assert_eq!(outcome, Err(unified_scheduler::Elapsed::new()));
+    assert!(
+        s.now() - start >= Duration::from_millis(3),
+        "the timeout fired early"
+    );
+    assert_eq!(dropped.count(), 1, "the timed-out future was not dropped");
+}
+
+/// `interval`: the first tick at once, then one per period, never early; each tick returns
+/// when it was due, one period after the last.
+pub fn interval_ticks_on_its_period(make: Factory<'_>) {
+    let s = make();
+    let inner = s.clone();
+    let period = Duration::from_millis(2);
+    let ticks = block_within_limit(
+        &s,
+        async move {
+            let mut interval = inner.interval(period);
+            let mut ticks = Vec::new();
+            for _ in 0..4 {
+                let due = interval.tick().await;
+                ticks.push((due, inner.now()));
+            }
+            ticks
+        },
+        "four ticks of a 2 ms interval",
+    );
+    let first = ticks[0].0;
+    for (n, (due, at)) in ticks.iter().enumerate() {
+        assert_eq!(
+            *due - first,
+            period * n as u32,
+            "tick {n} was due off its period"
+        );
+        assert!(at >= due, "tick {n} came before it was due");
+    }
+}
+
+/// `yield_now` lets another runnable task run before the yielding one goes on.
+pub fn yield_now_lets_another_task_run(make: Factory<'_>) {
+    let s = make();
+    let flag = Arc::new(AtomicBool::new(false));
+    let seen = flag.clone();
+    let inner = s.clone();
+    let yielder = s.spawn(async move {
+        // On a pool the other task may run in parallel: yield until it has run, bounded.
+        for _ in 0..10_000 {
+            if seen.load(Ordering::SeqCst) {
+                return true;
+            }
+            inner.yield_now().await;
+        }
+        false
+    });
+    let setter = s.spawn(async move { flag.store(true, Ordering::SeqCst) });
+    let ran = block_within_limit(
+        &s,
+        async {
+            setter.await;
+            yielder.await
+        },
+        "yield_now",
+    );
+    assert!(ran, "10,000 yields never let the other task run");
 }
 
 /// Timers complete in deadline order, ties in the order they were set. Backends whose
