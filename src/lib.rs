@@ -44,7 +44,7 @@
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use std::time::Duration;
-//! use unified_scheduler::{Scheduler, TestScheduler};
+//! use unified_scheduler::prelude::*;
 //!
 //! /// The code under test: a cache that fills itself after a (slow) fetch.
 //! async fn cached_fetch(scheduler: Arc<dyn Scheduler>, cache: Arc<Mutex<Option<u32>>>) -> u32 {
@@ -57,14 +57,48 @@
 //! }
 //!
 //! TestScheduler::many(50, |test| async move {
-//!     let scheduler: Arc<dyn Scheduler> = test.clone();
+//!     let scheduler = test.to_dyn(); // what production code takes: Arc<dyn Scheduler>
 //!     let cache = Arc::new(Mutex::new(None));
-//!     let first = scheduler.spawn(cached_fetch(scheduler.clone(), cache.clone()));
-//!     let second = scheduler.spawn(cached_fetch(scheduler.clone(), cache.clone()));
+//!     let first = test.spawn(cached_fetch(scheduler.clone(), cache.clone()));
+//!     let second = test.spawn(cached_fetch(scheduler, cache.clone()));
 //!     assert_eq!(first.await + second.await, 14);
 //!     assert_eq!(*cache.lock().unwrap(), Some(7));
 //! });
 //! ```
+//!
+//! The helpers (`spawn`, `timer`, `timeout`, `interval`, `yield_now`, `block`, ...) are on
+//! `Arc<dyn Scheduler>` and, through [`SchedulerExt`] (in the [`prelude`]), on an `Arc` of
+//! any concrete scheduler: `Arc<TestScheduler>`, `Arc<LinuxDispatcher>`, ...
+//!
+//! Good to know on day one:
+//!
+//! - **A [`Task`] is not `tokio::spawn`'s handle: dropping it cancels the task.** Await it,
+//!   or call [`Task::detach`] to let it run on its own. A stuck test names the tasks that
+//!   were cancelled by a dropped handle.
+//! - **Tasks interleave only where they return `Pending`**: at an `.await` on a timer, a
+//!   channel, a lock, or [`yield_now`]. A task that never waits runs to its end in one step
+//!   (the scheduler is cooperative, not preemptive), so put a `yield_now().await` where a
+//!   race could happen if you want the seeds to try it.
+//! - **Time is virtual under the `TestScheduler`**: `scheduler.now()` starts at a fixed
+//!   point and moves only with the scheduler. Compare it with other readings of
+//!   `scheduler.now()`, never with `std::time::Instant::now()`.
+//! - **Statics outlive a seed**: a `static` counter keeps its value from one seed (and one
+//!   test) to the next, so a seed can fail for state it did not make. Keep state in the
+//!   test body; `CHECK_DETERMINISM=1` names the step where two runs of one seed part.
+//! - A spin loop that never awaits cannot be interrupted by any scheduler of this kind; the
+//!   step budget (`MAX_STEPS`) stops a task that yields forever, with its seed.
+//!
+//! # tokio code under the `TestScheduler`
+//!
+//! What works: everything runtime-free, which is most of `tokio::sync` (`mpsc`, `oneshot`,
+//! `Mutex`, `RwLock`, `Semaphore`, `Notify`, `watch`, `broadcast`): their futures wake
+//! through the waker they are given, so they interleave under the seeds like any other.
+//! What does not: anything that needs tokio's runtime: `tokio::spawn`, `tokio::time`
+//! (`sleep`, `timeout`, `interval`), `tokio::net` and `tokio::fs`. They panic with tokio's
+//! "there is no reactor running" (or "must be called from the context of a Tokio 1.x
+//! runtime"), and the runner then adds a line naming the replacements: `scheduler.spawn`,
+//! `scheduler.timer`, `scheduler.timeout`, `scheduler.interval`. Code written against
+//! `Arc<dyn Scheduler>` rather than tokio's free functions runs on both.
 //!
 //! `examples/find_the_race.rs` goes further: it finds a lost update, replays it, and checks
 //! the fix.

@@ -566,3 +566,41 @@ fn a_spin_loop_is_reported_with_its_seed_and_the_process_ends() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tokio_time_under_the_test_scheduler_fails_with_what_to_use_instead() {
+    let failure = TestSchedulerConfig::new()
+        .try_run(|_test| async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        })
+        .unwrap_err();
+    assert!(
+        failure
+            .message
+            .contains("Under the TestScheduler use the scheduler's own `spawn`, `timer`"),
+        "no hint in: {}",
+        failure.message
+    );
+}
+
+#[test]
+fn tokio_spawn_under_the_test_scheduler_fails_with_what_to_use_instead() {
+    let failure = TestSchedulerConfig::new()
+        .try_run(|_test| async {
+            drop(tokio::spawn(async {}));
+        })
+        .unwrap_err();
+    assert!(
+        failure.message.contains("this is tokio's runtime"),
+        "no hint in: {}",
+        failure.message
+    );
+}
+
+#[test]
+fn a_panic_tokio_did_not_cause_gets_no_tokio_hint() {
+    let failure = TestSchedulerConfig::new()
+        .try_run(|_test| async { panic!("plain") })
+        .unwrap_err();
+    assert_eq!(failure.message, "plain");
+}

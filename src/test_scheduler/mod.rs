@@ -14,6 +14,8 @@ mod controls;
 mod delay;
 #[cfg(feature = "std")]
 mod drive;
+#[cfg(feature = "std")]
+mod hints;
 mod report;
 mod rng;
 #[cfg(feature = "std")]

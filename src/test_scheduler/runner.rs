@@ -236,7 +236,7 @@ impl TestSchedulerConfig {
             if let Err(panic) = outcome {
                 return Err(SeedFailure {
                     seed,
-                    message: panic_message(&*panic),
+                    message: super::hints::with_hints(panic_message(&*panic)),
                     replay_command: run.replay_command,
                     panic: std::sync::Mutex::new(panic),
                 });
