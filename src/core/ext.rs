@@ -24,7 +24,7 @@ use super::yield_now::YieldNow;
 ///
 /// ```
 /// use std::time::Duration;
-/// use unified_scheduler::{SchedulerExt, TestScheduler};
+/// use unified_scheduler::prelude::*;
 ///
 /// TestScheduler::many(10, |test| async move {
 ///     let task = test.spawn(async { 1 }); // no `Arc<dyn Scheduler>` needed
@@ -109,7 +109,7 @@ pub trait SchedulerExt: sealed::Sealed {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use unified_scheduler::{SchedulerExt, TestScheduler};
+    /// use unified_scheduler::prelude::*;
     ///
     /// TestScheduler::once(|test| async move {
     ///     let start = test.now();
@@ -128,7 +128,7 @@ pub trait SchedulerExt: sealed::Sealed {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use unified_scheduler::{SchedulerExt, TestScheduler};
+    /// use unified_scheduler::prelude::*;
     ///
     /// TestScheduler::once(|test| async move {
     ///     let deadline = test.now() + Duration::from_secs(2);
@@ -147,7 +147,8 @@ pub trait SchedulerExt: sealed::Sealed {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use unified_scheduler::{Elapsed, SchedulerExt, TestScheduler};
+    /// use unified_scheduler::Elapsed;
+    /// use unified_scheduler::prelude::*;
     ///
     /// TestScheduler::once(|test| async move {
     ///     let slow = test.timer(Duration::from_secs(60));
@@ -168,7 +169,7 @@ pub trait SchedulerExt: sealed::Sealed {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use unified_scheduler::{SchedulerExt, TestScheduler};
+    /// use unified_scheduler::prelude::*;
     ///
     /// TestScheduler::once(|test| async move {
     ///     let start = test.now();
