@@ -177,7 +177,7 @@ pub use crate::queue::QueueScheduler;
 pub use crate::test_scheduler::SeedFailure;
 #[cfg(feature = "test-scheduler")]
 pub use crate::test_scheduler::{
-    LiveTask, RandomDelay, TestRng, TestScheduler, TestSchedulerConfig,
+    LiveTask, RandomDelay, ScheduleStep, TestRng, TestScheduler, TestSchedulerConfig,
 };
 
 /// The README's examples, run as doc-tests so they cannot drift.

@@ -49,6 +49,12 @@ pub struct TestSchedulerConfig {
     /// budget can stop it) and end the process, since the stuck thread cannot be unwound.
     /// `None` turns the watchdog off. Default 60 s (the runners only, with `std`).
     pub poll_time_limit: Option<Duration>,
+    /// Keep every step of the schedule, not only the last 32, for
+    /// [`recent_schedule`](crate::TestScheduler::recent_schedule) and a failing seed's
+    /// report; the runners also print each seed's whole schedule when it ends. Default
+    /// `false`, or `true` when the env var `SCHEDULE` is set to anything but `0` (the
+    /// runners only, with `std`).
+    pub record_schedule: bool,
 }
 
 impl Default for TestSchedulerConfig {
@@ -77,6 +83,7 @@ impl TestSchedulerConfig {
             check_determinism: false,
             max_steps: 10_000_000,
             poll_time_limit: Some(Duration::from_secs(60)),
+            record_schedule: false,
         }
     }
 
@@ -214,6 +221,28 @@ impl TestSchedulerConfig {
     #[must_use]
     pub fn poll_time_limit(mut self, limit: Option<Duration>) -> Self {
         self.poll_time_limit = limit;
+        self
+    }
+
+    /// Keep the whole schedule (see the field).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Scheduler, TestScheduler, TestSchedulerConfig};
+    ///
+    /// let test = Arc::new(TestScheduler::with_config(
+    ///     TestSchedulerConfig::new().record_schedule(true),
+    /// ));
+    /// let scheduler: Arc<dyn Scheduler> = test.clone();
+    /// for _ in 0..100 {
+    ///     scheduler.spawn(async {}).detach();
+    /// }
+    /// test.run_until_parked();
+    /// assert_eq!(test.recent_schedule().len(), 100); // all of them, not the last 32
+    /// ```
+    #[must_use]
+    pub fn record_schedule(mut self, record: bool) -> Self {
+        self.record_schedule = record;
         self
     }
 

@@ -20,6 +20,9 @@ mod report;
 mod rng;
 #[cfg(feature = "std")]
 mod runner;
+mod schedule_log;
+#[cfg(feature = "std")]
+mod schedule_report;
 mod scheduler_impl;
 mod state;
 mod step;
@@ -43,6 +46,7 @@ pub use delay::RandomDelay;
 pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
+pub use schedule_log::ScheduleStep;
 pub use tasks::LiveTask;
 
 use crate::core::TaskLabel;
@@ -448,6 +452,27 @@ impl TestScheduler {
     pub fn set_num_cpus(&self, n: usize) {
         assert!(n > 0, "num_cpus must be at least 1");
         self.lock().config.num_cpus = n;
+    }
+
+    /// The last steps this scheduler ran (32, or all of them with
+    /// [`record_schedule`](TestSchedulerConfig::record_schedule)), oldest first: which task
+    /// ran, spawned where, at what virtual time. A failing seed's report shows the same.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use unified_scheduler::{Scheduler, TestScheduler};
+    ///
+    /// let test = Arc::new(TestScheduler::new());
+    /// let scheduler: Arc<dyn Scheduler> = test.clone();
+    /// let task = scheduler.spawn(async {});
+    /// test.run_until_parked();
+    /// let steps = test.recent_schedule();
+    /// assert_eq!(steps.len(), 1);
+    /// assert_eq!((steps[0].step, steps[0].task.id, steps[0].at), (0, task.id(), Duration::ZERO));
+    /// ```
+    pub fn recent_schedule(&self) -> Vec<schedule_log::ScheduleStep> {
+        self.lock().schedule.recent_or_all()
     }
 
     /// A hash of the sequence of tasks run so far: equal for equal schedules. Assert it to

@@ -18,6 +18,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::panic;
 
+use super::schedule_log::ScheduleStep;
+use super::schedule_report::{self, CaptureOnPanic, describe};
 use super::trace::Recording;
 use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
@@ -214,6 +216,9 @@ impl TestSchedulerConfig {
         if let Some(steps) = env_u64("MAX_STEPS") {
             self = self.max_steps(steps);
         }
+        if std::env::var("SCHEDULE").is_ok_and(|v| v != "0" && !v.is_empty()) {
+            self.record_schedule = true;
+        }
         let watchdog = self.poll_time_limit.map(Watchdog::start);
         for seed in first_seed..first_seed.saturating_add(iterations) {
             let config = self.clone().seed(seed);
@@ -234,8 +239,11 @@ impl TestSchedulerConfig {
                 }
             }));
             if let Err(panic) = outcome {
+                let (schedule, total_steps) = schedule_report::take_failed();
                 return Err(SeedFailure {
                     seed,
+                    schedule,
+                    total_steps,
                     message: super::hints::with_hints(panic_message(&*panic)),
                     replay_command: run.replay_command,
                     panic: std::sync::Mutex::new(panic),
@@ -270,6 +278,11 @@ pub struct SeedFailure {
     pub replay_command: String,
     /// The panic message (or a placeholder when the panic was not a string).
     pub message: String,
+    /// The last steps of the failing run (all of them with `SCHEDULE=1`), oldest first;
+    /// the panicking runners print them.
+    pub schedule: Vec<ScheduleStep>,
+    /// How many steps the failing run took in all.
+    pub total_steps: u64,
     /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
     /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
     panic: std::sync::Mutex<Box<dyn Any + Send>>,
@@ -296,7 +309,8 @@ impl SeedFailure {
 
     fn report_and_resume(self) -> ! {
         std::eprintln!(
-            "\nTestScheduler: seed {} failed. Replay it with:\n    {}\n",
+            "\nTestScheduler: {}\nTestScheduler: seed {} failed. Replay it with:\n    {}\n",
+            schedule_report::describe(self.seed, &self.schedule, self.total_steps),
             self.seed,
             self.replay_command
         );
@@ -310,6 +324,7 @@ impl ::core::fmt::Debug for SeedFailure {
             .field("seed", &self.seed)
             .field("replay_command", &self.replay_command)
             .field("message", &self.message)
+            .field("total_steps", &self.total_steps)
             .finish_non_exhaustive()
     }
 }
@@ -350,6 +365,7 @@ impl SeedRun<'_> {
         }
         // Whatever happens, nothing of this seed (a task holding the scheduler) outlives it.
         let _clear = ClearOnDrop(&test);
+        let _schedule = CaptureOnPanic(&test);
         let scheduler: Arc<dyn Scheduler> = test.clone();
         scheduler.block(body(test.clone()));
         test.run_until_parked();
@@ -376,6 +392,12 @@ impl SeedRun<'_> {
         }
         if let Some(task) = panicked {
             panic_in_task(task, &live);
+        }
+        if self.config.record_schedule {
+            let state = test.lock();
+            let schedule = state.schedule.recent_or_all();
+            let described = describe(test.seed(), &schedule, state.schedule.steps());
+            std::eprintln!("TestScheduler: {described}");
         }
         recording
     }

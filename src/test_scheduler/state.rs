@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
 use super::rng::SeededRng;
+use super::schedule_log::ScheduleLog;
 use super::tasks::{LiveTask, TaskTable};
 use super::trace::Trace;
 use crate::core::tracking::{TaskEnd, TaskEvent};
@@ -29,6 +30,8 @@ pub(super) struct State {
     pub(super) timers: TimerHeap<Duration>,
     pub(super) tasks: TaskTable,
     pub(super) trace: Trace,
+    /// The steps as the user reads them (the last few, or all), for reports.
+    pub(super) schedule: ScheduleLog,
     pub(super) waiting_hint: Option<String>,
     /// The task `run_next` picked last: the one running, or the last one that ran.
     pub(super) last_run: Option<LiveTask>,
@@ -51,6 +54,10 @@ pub(super) struct State {
 
 impl State {
     pub(super) fn new(config: TestSchedulerConfig) -> Self {
+        let mut schedule = ScheduleLog::new();
+        if config.record_schedule {
+            schedule.keep_all();
+        }
         Self {
             rng: SeededRng::new(config.seed),
             config,
@@ -62,6 +69,7 @@ impl State {
             timers: TimerHeap::new(),
             tasks: TaskTable::new(),
             trace: Trace::new(),
+            schedule,
             waiting_hint: None,
             last_run: None,
             final_steps: Vec::new(),

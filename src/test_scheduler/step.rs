@@ -57,6 +57,19 @@ impl TestScheduler {
                 state.final_steps.push(task.id);
             }
             state.last_run = Some(task);
+            let at = state.elapsed;
+            state.schedule.note(task, at);
+            #[cfg(feature = "tracing")]
+            tracing::trace!(
+                target: "unified_scheduler::test_scheduler",
+                seed = state.config.seed,
+                step = state.trace.steps(),
+                task = task.id.as_u64(),
+                label = task.label.map(|label| label.as_u64()),
+                spawned_at = %task.spawned_at,
+                at = ?at,
+                "step"
+            );
             if let Some(divergence) = state.trace.step(task) {
                 let seed = state.config.seed;
                 state.push_ready(runnable);

@@ -22,6 +22,8 @@ pub(crate) struct Trace {
     fingerprint: u64,
     steps: u64,
     pub(crate) recording: Recording,
+    /// This run's steps while comparing, to tell apart tasks of one spawn site.
+    compared: Vec<LiveTask>,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -33,6 +35,7 @@ impl Trace {
             fingerprint: FNV_OFFSET,
             steps: 0,
             recording: Recording::Off,
+            compared: Vec::new(),
         }
     }
 
@@ -59,10 +62,18 @@ impl Trace {
                 None
             }
             Recording::Compare { expected } => match expected.get(step as usize) {
-                Some(first) if first.id == task.id && first.spawned_at == task.spawned_at => None,
-                Some(first) => Some(format!(
-                    "at step {step} the first run ran {first}, but this run ran {task}"
-                )),
+                Some(first) if first.id == task.id && first.spawned_at == task.spawned_at => {
+                    self.compared.push(task);
+                    None
+                }
+                Some(first) => {
+                    self.compared.push(task);
+                    Some(format!(
+                        "at step {step} the first run ran {}, but this run ran {}",
+                        nth_at_site(*first, &expected[..=step as usize]),
+                        nth_at_site(task, &self.compared),
+                    ))
+                }
                 None => Some(format!(
                     "the first run ended after {} steps, but this run went on to run {task} \
                      at step {step}",
@@ -86,4 +97,28 @@ impl Trace {
             _ => None,
         }
     }
+}
+
+/// `task`, and, when other tasks of its spawn site ran too, which of them it is ("the 4th
+/// task spawned there"): ids count up in spawn order, so its rank among the ids of its
+/// site in `steps` is its rank in spawn order among those that ran.
+fn nth_at_site(task: LiveTask, steps: &[LiveTask]) -> String {
+    let mut ids: Vec<u64> = steps
+        .iter()
+        .filter(|step| step.spawned_at == task.spawned_at)
+        .map(|step| step.id.as_u64())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() < 2 {
+        return format!("{task}");
+    }
+    let nth = ids.iter().filter(|id| **id <= task.id.as_u64()).count();
+    let suffix = match (nth % 10, nth % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
+    };
+    format!("{task} (the {nth}{suffix} task spawned there)")
 }
