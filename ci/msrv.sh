@@ -20,7 +20,8 @@ rustup target add --toolchain "$msrv" wasm32-unknown-unknown
 command -v cargo-hack >/dev/null || cargo install cargo-hack --locked
 
 # `cloudflare` is checked below with its own minimum; on this target it is `cloud-session`.
-cargo hack check --rust-version --feature-powerset --no-dev-deps --exclude-features cloudflare
+cargo hack check --rust-version --feature-powerset --no-dev-deps --exclude-features cloudflare \
+  --group-features gcd,win-threadpool
 cargo "+$msrv" build --no-default-features --features test-scheduler --target wasm32-unknown-unknown
 cargo "+$msrv" test --all-features
 

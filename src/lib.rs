@@ -179,6 +179,12 @@ pub use crate::test_scheduler::SeedFailure;
 pub use crate::test_scheduler::{
     LiveTask, RandomDelay, ScheduleStep, TestRng, TestScheduler, TestSchedulerConfig,
 };
+/// The calloop crate, at the version the `LinuxDispatcher` is built on: use it for the
+/// `calloop::LoopHandle` that `LinuxDispatcher::insert_into` takes, so the two never
+/// disagree on calloop's version.
+#[cfg(us_linux_calloop)]
+#[cfg_attr(docsrs, doc(cfg(feature = "linux-calloop")))]
+pub use calloop;
 
 /// The README's examples, run as doc-tests so they cannot drift.
 #[cfg(doctest)]

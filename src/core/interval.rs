@@ -46,7 +46,7 @@ impl dyn Scheduler {
     }
 
     /// A task that finishes once this scheduler's clock reaches `deadline` (at once if it
-    /// has): [`timer`](Self::timer) for an instant rather than a duration, like tokio's
+    /// has): `timer` for an instant rather than a duration, like tokio's
     /// `sleep_until`.
     ///
     /// ```

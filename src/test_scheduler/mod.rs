@@ -391,26 +391,35 @@ impl TestScheduler {
     /// I/O), and stops reporting such wakes as non-determinism.
     ///
     /// ```
-    /// use std::sync::Arc;
+    /// use std::sync::{Arc, Mutex};
+    /// use std::task::{Poll, Waker};
     /// use unified_scheduler::{Scheduler, TestScheduler};
     ///
     /// let test = Arc::new(TestScheduler::new());
     /// test.allow_parking();
     /// let scheduler: Arc<dyn Scheduler> = test.clone();
-    /// let (tx, rx) = async_channel_like();
-    /// std::thread::spawn(move || tx.send(5).unwrap());
-    /// assert_eq!(scheduler.block(rx), 5);
-    /// # fn async_channel_like() -> (std::sync::mpsc::Sender<i32>, impl std::future::Future<Output = i32>) {
-    /// #     let (tx, rx) = std::sync::mpsc::channel();
-    /// #     let (wtx, wrx) = std::sync::mpsc::channel::<std::task::Waker>();
-    /// #     let (otx, orx) = std::sync::mpsc::channel();
-    /// #     std::thread::spawn(move || { let v = rx.recv().unwrap(); otx.send(v).unwrap(); if let Ok(w) = wrx.recv() { w.wake() } });
-    /// #     let mut wtx = Some(wtx);
-    /// #     (tx, std::future::poll_fn(move |cx| match orx.try_recv() {
-    /// #         Ok(v) => std::task::Poll::Ready(v),
-    /// #         Err(_) => { if let Some(w) = wtx.take() { w.send(cx.waker().clone()).unwrap(); } match orx.try_recv() { Ok(v) => std::task::Poll::Ready(v), Err(_) => std::task::Poll::Pending } }
-    /// #     }))
-    /// # }
+    /// // Real I/O in miniature: a real thread delivers a value and wakes the waiting future.
+    /// let slot: Arc<Mutex<(Option<i32>, Option<Waker>)>> = Arc::default();
+    /// let sender = slot.clone();
+    /// std::thread::spawn(move || {
+    ///     let waker = {
+    ///         let mut slot = sender.lock().unwrap();
+    ///         slot.0 = Some(5);
+    ///         slot.1.take()
+    ///     };
+    ///     waker.map(Waker::wake);
+    /// });
+    /// let value = std::future::poll_fn(|cx| {
+    ///     let mut slot = slot.lock().unwrap();
+    ///     match slot.0.take() {
+    ///         Some(value) => Poll::Ready(value),
+    ///         None => {
+    ///             slot.1 = Some(cx.waker().clone());
+    ///             Poll::Pending
+    ///         }
+    ///     }
+    /// });
+    /// assert_eq!(scheduler.block(value), 5);
     /// ```
     pub fn allow_parking(&self) {
         self.set_parking(true);
