@@ -177,3 +177,17 @@ fn the_determinism_check_tells_apart_two_tasks_of_one_spawn_site() {
         failure.message
     );
 }
+
+#[test]
+fn a_seed_failure_fits_in_a_boxed_send_sync_error() {
+    fn boxed(
+        failure: unified_scheduler::SeedFailure,
+    ) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        Box::new(failure)
+    }
+    let failure = TestSchedulerConfig::new()
+        .try_run(|_test| async { panic!("boxed") })
+        .unwrap_err();
+    let error = std::thread::spawn(move || boxed(failure)).join().unwrap();
+    assert!(error.to_string().contains("boxed"), "{error}");
+}
