@@ -267,3 +267,19 @@ impl Drop for DropFlag {
         self.0.store(true, Ordering::SeqCst);
     }
 }
+
+/// `utc_now` is the isolate's `Date.now()` (std's `SystemTime::now` would panic here).
+#[wasm_bindgen_test]
+fn utc_now_is_the_wall_clock_of_the_isolate() {
+    let s = scheduler();
+    let millis = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64
+    };
+    let before = js_sys::Date::now();
+    let ours = millis(s.utc_now());
+    let after = js_sys::Date::now();
+    assert!(
+        before - 1.0 <= ours && ours <= after + 1.0,
+        "{before} <= {ours} <= {after}"
+    );
+}

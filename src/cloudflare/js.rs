@@ -24,6 +24,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     pub(super) fn performance_now() -> f64;
 
+    /// Milliseconds since the Unix epoch: the wall clock.
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    pub(super) fn date_now() -> f64;
+
     /// Logs an error line (a failed `wait_until` work, which has nobody else to tell).
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     pub(super) fn console_error(message: &str);

@@ -399,6 +399,13 @@ impl Scheduler for WorkersScheduler {
         self.shared.now()
     }
 
+    /// `Date.now()`: std's `SystemTime::now` panics on wasm32-unknown-unknown. Workers
+    /// advances it only on I/O, as it does `performance.now()`.
+    fn utc_now(&self) -> std::time::SystemTime {
+        let millis = js::date_now().max(0.0);
+        std::time::UNIX_EPOCH + Duration::from_micros((millis * 1000.0) as u64)
+    }
+
     fn task_queue(&self) -> Option<Arc<dyn TaskQueue>> {
         Some(self.shared.clone())
     }

@@ -244,6 +244,23 @@ pub trait Scheduler: Any + Send + Sync {
     /// ```
     fn now(&self) -> Instant;
 
+    /// The wall-clock time, for code that stamps times (`now` is monotonic and has no
+    /// date): the system's clock in production, a virtual one under the `TestScheduler`
+    /// (starting at 2026-01-01T00:00:00Z and moving with its virtual time), so stamps are
+    /// deterministic in tests. A scheduler with a clock of its own overrides it; the
+    /// Workers scheduler answers the isolate's `Date.now()`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{QueueScheduler, Scheduler};
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// assert!(scheduler.utc_now() > std::time::UNIX_EPOCH);
+    /// ```
+    #[cfg(feature = "std")]
+    fn utc_now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
+
     /// The tracker of a scheduler that follows its tasks; only this crate's `TestScheduler`
     /// has one (a [`Tracker`] cannot be made outside this crate). The spawn helpers number
     /// tasks from it and record their ends in it. It exists only with the `test-scheduler`

@@ -55,6 +55,11 @@ pub struct TestSchedulerConfig {
     /// `false`, or `true` when the env var `SCHEDULE` is set to anything but `0` (the
     /// runners only, with `std`).
     pub record_schedule: bool,
+    /// With [`allow_parking`](Self::allow_parking), how long (in real time) one park may
+    /// wait for a wake from another thread before the seed fails with the stuck report,
+    /// instead of waiting forever for a wake that will never come. `None` waits as long as
+    /// it takes. Default 15 s (Zed's).
+    pub park_time_limit: Option<Duration>,
 }
 
 impl Default for TestSchedulerConfig {
@@ -84,6 +89,7 @@ impl TestSchedulerConfig {
             max_steps: 10_000_000,
             poll_time_limit: Some(Duration::from_secs(60)),
             record_schedule: false,
+            park_time_limit: Some(Duration::from_secs(15)),
         }
     }
 
@@ -221,6 +227,21 @@ impl TestSchedulerConfig {
     #[must_use]
     pub fn poll_time_limit(mut self, limit: Option<Duration>) -> Self {
         self.poll_time_limit = limit;
+        self
+    }
+
+    /// How long one park may wait for a real wake (see the field).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let config = TestSchedulerConfig::new().park_time_limit(Some(Duration::from_secs(60)));
+    /// assert_eq!(config.park_time_limit, Some(Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn park_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.park_time_limit = limit;
         self
     }
 

@@ -29,6 +29,7 @@ mod step;
 mod tasks;
 #[cfg(feature = "std")]
 mod threads;
+mod time_controls;
 mod trace;
 mod wait;
 #[cfg(feature = "std")]
@@ -48,6 +49,7 @@ pub use rng::TestRng;
 pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
 pub use tasks::LiveTask;
+pub use time_controls::PendingTaskCounts;
 
 use crate::core::TaskLabel;
 use crate::core::tracking::Tracker;

@@ -130,7 +130,7 @@ pub(super) fn stuck_report(state: &State, blocked: &Blocked<'_>) -> String {
             "\nearlier, {task} panicked (its message is printed above)"
         );
     }
-    if dropped_count == 0 {
+    if dropped_count == 0 && !state.config.allow_parking {
         report.push_str(
             "\nIf the test waits for something outside the scheduler (a real thread, real \
              I/O), call `allow_parking()` on the TestScheduler.",

@@ -94,6 +94,11 @@ impl Scheduler for TestScheduler {
         Instant::from_epoch(self.lock().elapsed)
     }
 
+    #[cfg(feature = "std")]
+    fn utc_now(&self) -> std::time::SystemTime {
+        TestScheduler::utc_now(self)
+    }
+
     fn tracker(&self) -> Option<&Tracker> {
         Some(&self.tracker)
     }

@@ -161,19 +161,33 @@ impl TestScheduler {
             }
             #[cfg(feature = "std")]
             if state.config.allow_parking {
-                // Wait for a real wake, for as long (in real time) as the timeout has left.
+                // Wait for a real wake, for as long (in real time) as the timeout has left,
+                // but no longer than the park limit: a wake that never comes fails the seed.
                 let left = deadline.map(|deadline| deadline.saturating_sub(state.elapsed));
+                let limit = state.config.park_time_limit;
+                let limited = limit.is_some_and(|limit| left.is_none_or(|left| limit < left));
+                let wait = if limited { limit } else { left };
                 let me = crate::core::thread_bound::current_thread_id();
                 state
                     .parked
                     .push((me, crate::core::thread_parker::raw_unparker()));
                 drop(state);
                 let unparked = woken.is_set()
-                    || self.parked_for_real(|| crate::core::thread_parker::park(left))
+                    || self.parked_for_real(|| crate::core::thread_parker::park(wait))
                         == crate::core::Park::Unparked;
                 let mut state = self.lock();
                 state.parked.retain(|(thread, _)| *thread != me);
                 if !unparked && !woken.is_set() {
+                    if limited && !state.has_runnable() {
+                        let report = stuck_report(&state, blocked);
+                        drop(state);
+                        panic!(
+                            "{report}\nParking is allowed, but no wake came from another thread \
+                             within {:?} of real time (`park_time_limit`): raise the limit if \
+                             the real work needs longer.",
+                            limit.unwrap_or_default()
+                        );
+                    }
                     if let Some(deadline) = deadline {
                         state.elapsed = state.elapsed.max(deadline);
                     }
