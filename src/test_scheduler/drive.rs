@@ -49,7 +49,8 @@ impl TestScheduler {
     /// decides how many tasks run (each coin flip that comes up heads runs one), so a future
     /// that wakes itself still lets the world move and races the tasks like any task; then
     /// it waits for a wake with `run_until_woken`. A timeout gives a tick budget drawn from
-    /// `block_tick_range`, spent by every tick and by every poll after the first.
+    /// `block_tick_range` (log-uniformly, so short budgets come up as often as long ones),
+    /// spent by every tick and by every poll after the first.
     pub(super) fn drive_virtually(
         &self,
         mut future: Pin<&mut dyn Future<Output = ()>>,
@@ -63,7 +64,7 @@ impl TestScheduler {
             Some(timeout) => {
                 let mut state = self.lock();
                 let (start, end) = state.config.block_tick_range.clone().into_inner();
-                let budget = state.rng.in_range(start, end);
+                let budget = state.rng.log_uniform_in(start, end);
                 (Some(budget), Some(state.elapsed.saturating_add(timeout)))
             }
         };

@@ -42,6 +42,25 @@ impl SeededRng {
         self.next_u64() >> 63 == 1
     }
 
+    /// A number in `start..=end`, log-uniform: first a scale (a power of two up to the
+    /// span) is picked uniformly, then a number under it, so small and large values are
+    /// tried equally often at every scale. An empty or one-value range draws nothing.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // for `block_with_timeout`
+    pub(crate) fn log_uniform_in(&mut self, start: usize, end: usize) -> usize {
+        if end <= start {
+            return start;
+        }
+        let span = end - start;
+        let bits = (usize::BITS - span.leading_zeros()) as usize; // span < 2^bits
+        let scale = self.below(bits + 1);
+        let under = if scale >= usize::BITS as usize {
+            span
+        } else {
+            ((1usize << scale) - 1).min(span)
+        };
+        start + self.in_range(0, under)
+    }
+
     /// A number in `start..=end`.
     #[cfg_attr(not(feature = "std"), allow(dead_code))] // for `block_with_timeout`
     pub(crate) fn in_range(&mut self, start: usize, end: usize) -> usize {

@@ -1,0 +1,252 @@
+//! The guarantees of Zed's own `crates/scheduler` tests, written again for our API (each
+//! test names the Zed test whose guarantee it checks). Those that need executor sessions,
+//! priorities or `spawn_dedicated` come with them.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use unified_scheduler::prelude::*;
+
+fn panic_message(run: impl FnOnce()) -> String {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .expect_err("the run should have failed");
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// A future that is pending `polls - 1` times, waking itself each time (Zed's `Yield`).
+struct Yield {
+    polls: usize,
+}
+
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.polls -= 1;
+        if self.polls == 0 {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// `test_timer_ordering`: timers awaited together complete in deadline order.
+#[test]
+fn timers_awaited_together_finish_in_deadline_order() {
+    TestScheduler::many(20, |test| async move {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = [(100, 2), (50, 1), (150, 3)]
+            .into_iter()
+            .map(|(ms, n)| {
+                let (inner, order) = (test.clone(), order.clone());
+                test.spawn(async move {
+                    inner.timer(Duration::from_millis(ms)).await;
+                    order.lock().unwrap().push(n);
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await;
+        }
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+    });
+}
+
+/// The order of 3 foreground and 3 background tasks sending to one channel (Zed's
+/// `capture_execution_order`).
+fn execution_order(config: TestSchedulerConfig) -> Vec<String> {
+    let test = Arc::new(TestScheduler::with_config(config));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..3 {
+        let order = order.clone();
+        test.spawn_foreground(async move { order.lock().unwrap().push(format!("fg-{i}")) })
+            .detach();
+    }
+    for i in 0..3 {
+        let order = order.clone();
+        test.spawn(async move { order.lock().unwrap().push(format!("bg-{i}")) })
+            .detach();
+    }
+    test.run_until_parked();
+    let order = order.lock().unwrap().clone();
+    order
+}
+
+/// `test_randomize_order`: off, every seed gives one order; on, seeds give several.
+#[test]
+fn randomize_order_off_is_one_order_for_every_seed_and_on_is_many() {
+    let fixed: BTreeSet<_> = (0..10)
+        .map(|seed| execution_order(TestSchedulerConfig::new().seed(seed).randomize_order(false)))
+        .collect();
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert_eq!(fixed.first().unwrap().len(), 6);
+    let random: BTreeSet<_> = (0..20)
+        .map(|seed| execution_order(TestSchedulerConfig::new().seed(seed)))
+        .collect();
+    assert!(random.len() > 1, "{random:?}");
+}
+
+/// `test_block` and `test_block_with_parking`: a block whose future another task completes
+/// returns its value, with parking forbidden or allowed.
+#[test]
+fn block_returns_what_a_background_task_sends_with_parking_forbidden_or_allowed() {
+    for allow_parking in [false, true] {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().allow_parking(allow_parking),
+        ));
+        let (sender, receiver) = mpsc::channel();
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let waker_slot = slot.clone();
+        test.spawn(async move {
+            sender.send(42).unwrap();
+            if let Some(waker) = waker_slot.lock().unwrap().take() {
+                waker.wake();
+            }
+        })
+        .detach();
+        let value = test.block(std::future::poll_fn(|cx| match receiver.try_recv() {
+            Ok(value) => Poll::Ready(value),
+            Err(_) => {
+                *slot.lock().unwrap() = Some(cx.waker().clone());
+                match receiver.try_recv() {
+                    Ok(value) => Poll::Ready(value),
+                    Err(_) => Poll::Pending,
+                }
+            }
+        }));
+        assert_eq!(value, 42, "allow_parking = {allow_parking}");
+    }
+}
+
+/// `test_parking_panics`: a block that nothing can end fails, saying so, instead of
+/// hanging.
+#[test]
+fn a_block_nothing_can_end_fails_with_the_stuck_report() {
+    let message = panic_message(|| {
+        let test = Arc::new(TestScheduler::new());
+        test.block(std::future::pending::<()>());
+    });
+    assert!(message.contains("nothing can make progress"), "{message}");
+}
+
+/// `test_block_with_timeout`, its three probabilistic and budget cases: a ready future is
+/// `Ok`; a pending one times out; a task that needs ten polls finishes within the budget
+/// on some seeds and times out on others, over 100 seeds with the default budget.
+#[test]
+fn block_with_timeout_has_both_outcomes_across_seeds() {
+    TestScheduler::once(|test| async move {
+        let ready = test.block_with_timeout(Duration::from_millis(100), async { 42 });
+        assert_eq!(ready.ok(), Some(42));
+        test.set_timeout_ticks(0..=0);
+        let pending =
+            test.block_with_timeout(Duration::from_millis(50), std::future::pending::<()>());
+        assert!(pending.is_err());
+    });
+    let outcomes = Arc::new(Mutex::new(BTreeSet::new()));
+    let seen = outcomes.clone();
+    TestScheduler::many(100, move |test| {
+        let seen = seen.clone();
+        async move {
+            let task = test.spawn(async {
+                Yield { polls: 10 }.await;
+                42
+            });
+            let output = test.block_with_timeout(Duration::from_millis(50), task);
+            seen.lock().unwrap().insert(output.ok());
+        }
+    });
+    let outcomes: Vec<_> = outcomes.lock().unwrap().iter().copied().collect();
+    if std::env::var_os("SEED").is_none() && std::env::var_os("ITERATIONS").is_none() {
+        assert_eq!(outcomes, [None, Some(42)]);
+    }
+}
+
+/// Sends the waker of its first poll to `sender`, then is ready on the next poll (or at
+/// once, with `ready_at_once`).
+struct SendWaker {
+    sender: Option<mpsc::Sender<Waker>>,
+    ready_at_once: bool,
+}
+
+impl Future for SendWaker {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.sender.take() {
+            Some(sender) => {
+                sender.send(cx.waker().clone()).unwrap();
+                if self.ready_at_once {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+/// `test_nondeterministic_wake_detection`: a real thread waking a task is reported as
+/// non-determinism, naming the seed.
+#[test]
+fn a_wake_from_a_real_thread_is_non_determinism() {
+    let test = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().seed(9),
+    ));
+    let (sender, receiver) = mpsc::channel();
+    let task = test.spawn(SendWaker {
+        sender: Some(sender),
+        ready_at_once: false,
+    });
+    test.run_until_parked();
+    let waker = receiver.recv().unwrap();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+    let message = panic_message(|| test.run_until_parked());
+    assert!(message.contains("non-determinism (seed 9)"), "{message}");
+    drop(task);
+}
+
+/// `test_nondeterministic_wake_allowed_with_parking`: with parking allowed, the same wake
+/// is real I/O and the block goes on.
+#[test]
+fn a_wake_from_a_real_thread_is_allowed_with_parking() {
+    let test = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().allow_parking(true),
+    ));
+    let (sender, receiver) = mpsc::channel::<Waker>();
+    let thread = std::thread::spawn(move || receiver.recv().unwrap().wake());
+    test.block(SendWaker {
+        sender: Some(sender),
+        ready_at_once: false,
+    });
+    thread.join().unwrap();
+}
+
+/// `test_nondeterministic_waker_drop_detection`: a real thread dropping a task's waker
+/// (without waking it) is not a wake: the test ends cleanly, and the task still waits.
+/// (Zed reports this as non-determinism; here only a wake changes the schedule, and a
+/// dropped waker cannot, so it is not one.)
+#[test]
+fn a_waker_dropped_on_a_real_thread_changes_nothing() {
+    let test = Arc::new(TestScheduler::new());
+    let (sender, receiver) = mpsc::channel();
+    let task = test.spawn(SendWaker {
+        sender: Some(sender),
+        ready_at_once: false,
+    });
+    test.run_until_parked();
+    let waker = receiver.recv().unwrap();
+    std::thread::spawn(move || drop(waker)).join().unwrap();
+    test.run_until_parked();
+    assert!(!task.is_finished());
+    assert_eq!(test.pending_task_counts().background, 0);
+}
