@@ -78,8 +78,7 @@ fn execution_order(config: TestSchedulerConfig) -> Vec<String> {
             .detach();
     }
     test.run_until_parked();
-    let order = order.lock().unwrap().clone();
-    order
+    std::mem::take(&mut *order.lock().unwrap())
 }
 
 /// `test_randomize_order`: off, every seed gives one order; on, seeds give several.
