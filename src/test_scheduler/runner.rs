@@ -13,11 +13,12 @@ use ::core::future::Future;
 use ::core::panic::{AssertUnwindSafe, Location};
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::panic;
 
+use super::replay::{Origin, Replay};
 use super::trace::Recording;
 use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
@@ -156,7 +157,7 @@ impl TestSchedulerConfig {
         Fut: Future<Output = ()>,
     {
         let seed = self.seed;
-        self.run_seeds(seed, 1, body, Location::caller())
+        self.run_seeds(seed, 1, body, Origin::Caller(Location::caller()))
     }
 
     /// Like [`run_many`](Self::run_many), but hands the first failure back instead of
@@ -179,15 +180,15 @@ impl TestSchedulerConfig {
         Fut: Future<Output = ()>,
     {
         let seed = self.seed;
-        self.run_seeds(seed, iterations, body, Location::caller())
+        self.run_seeds(seed, iterations, body, Origin::Caller(Location::caller()))
     }
 
-    fn run_seeds<F, Fut>(
+    pub(super) fn run_seeds<F, Fut>(
         mut self,
         first_seed: u64,
         iterations: u64,
         mut body: F,
-        caller: &'static Location<'static>,
+        origin: Origin,
     ) -> Result<(), SeedFailure>
     where
         F: FnMut(Arc<TestScheduler>) -> Fut,
@@ -215,12 +216,13 @@ impl TestSchedulerConfig {
             self = self.max_steps(steps);
         }
         let watchdog = self.poll_time_limit.map(Watchdog::start);
+        let replay = Replay::new(origin);
         for seed in first_seed..first_seed.saturating_add(iterations) {
             let config = self.clone().seed(seed);
             let run = SeedRun {
                 config: config.clone(),
                 watchdog: watchdog.as_ref(),
-                replay_command: replay_command(seed, caller),
+                replay_command: replay.command(seed),
             };
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                 if config.check_determinism {
@@ -238,6 +240,7 @@ impl TestSchedulerConfig {
                     seed,
                     message: panic_message(&*panic),
                     replay_command: run.replay_command,
+                    replay_report: replay.report(seed),
                     panic: std::sync::Mutex::new(panic),
                 });
             }
@@ -270,6 +273,8 @@ pub struct SeedFailure {
     pub replay_command: String,
     /// The panic message (or a placeholder when the panic was not a string).
     pub message: String,
+    /// What the report prints after the seed: the command, what it runs, alternatives.
+    replay_report: String,
     /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
     /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
     panic: std::sync::Mutex<Box<dyn Any + Send>>,
@@ -294,11 +299,11 @@ impl SeedFailure {
         panic::resume_unwind(panic)
     }
 
-    fn report_and_resume(self) -> ! {
+    pub(super) fn report_and_resume(self) -> ! {
         std::eprintln!(
-            "\nTestScheduler: seed {} failed. Replay it with:\n    {}\n",
+            "\nTestScheduler: seed {} failed. {}",
             self.seed,
-            self.replay_command
+            self.replay_report
         );
         self.resume()
     }
@@ -410,42 +415,4 @@ fn env_u64(name: &str) -> Option<u64> {
             "env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"
         ),
     }
-}
-
-/// `SEED=n cargo test --test file -- test::name --exact`, as near as we can tell: the
-/// target from the runner's call site, the test name from libtest's thread name.
-fn replay_command(seed: u64, caller: &Location<'_>) -> String {
-    let file = caller.file().replace('\\', "/");
-    let stem = |path: &str| {
-        let first = path.split('/').next().unwrap_or(path);
-        first.trim_end_matches(".rs").to_string()
-    };
-    let (verb, target) = if let Some(rest) = after_dir(&file, "tests/") {
-        ("test", format!(" --test {}", stem(rest)))
-    } else if let Some(rest) = after_dir(&file, "examples/") {
-        ("run", format!(" --example {}", stem(rest)))
-    } else if let Some(rest) = after_dir(&file, "benches/") {
-        ("bench", format!(" --bench {}", stem(rest)))
-    } else {
-        ("test", String::from(" --lib"))
-    };
-    let test_name = std::thread::current()
-        .name()
-        .filter(|name| *name != "main")
-        .map(|name| format!(" -- {name} --exact"))
-        .unwrap_or_default();
-    let test_name = if verb == "run" {
-        String::new()
-    } else {
-        test_name
-    };
-    format!("SEED={seed} cargo {verb}{target}{test_name}")
-}
-
-fn after_dir<'a>(file: &'a str, dir: &str) -> Option<&'a str> {
-    if let Some(rest) = file.strip_prefix(dir) {
-        return Some(rest);
-    }
-    file.find(&format!("/{dir}"))
-        .map(|at| &file[at + 1 + dir.len()..])
 }
