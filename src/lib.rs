@@ -164,6 +164,9 @@ pub use crate::test_scheduler::{
 /// scheduler.
 ///
 /// ```
+/// # // `#[test]` functions exist under `cargo test` only: here the attribute expands and the
+/// # // rest is dropped, leaving these imports unused. tests/test_macro.rs runs such tests.
+/// # #![allow(unused_imports)]
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use unified_scheduler::{BackgroundExecutor, Scheduler, TestScheduler};
@@ -184,8 +187,6 @@ pub use crate::test_scheduler::{
 ///     test.run_until_parked();
 ///     if task.is_finished() { Ok(()) } else { Err(format!("seed {} left it", test.seed())) }
 /// }
-/// # // `#[test]` functions exist under `cargo test` only: here they are compiled and
-/// # // type-checked, and tests/test_macro.rs runs them.
 /// # fn main() {}
 /// ```
 ///

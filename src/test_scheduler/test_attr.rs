@@ -57,6 +57,10 @@ where
 /// What a test body may return: `()`, or `Result<(), E>` whose `Err` fails the seed with
 /// the error's `Debug`, as `#[test]` and `#[tokio::test]` do.
 #[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a #[unified_scheduler::test] body returns `()` or `Result<(), E>` with \
+               `E: Debug`, not `{Self}`"
+)]
 pub trait TestOutcome {
     /// Panics if the outcome is a failure.
     fn check(self);
