@@ -16,8 +16,9 @@
 //! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `SimulatedRequest`, `RequestContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
 //! | Cloudflare Workers (`cloudflare`, wasm32) | `WorkersScheduler`, `CloudflareExecutionContext` | `src/cloudflare/` |
 //! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
+//! | a test over seeds, parameters injected by type (`macros`) | `#[unified_scheduler::test]` | `macros/`, `src/test_scheduler/test_attr.rs` |
 //!
-//! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per backend:
+//! Features: `std` (default), `test-scheduler`, `macros`, `cloud-session`, and one per backend:
 //! `linux-calloop`, `gcd`, `win-threadpool`, `cloudflare` (wasm32). A backend feature builds
 //! only on its OS (`gcd` also on Linux when `LIBDISPATCH_DIR` names a libdispatch); elsewhere
 //! build.rs warns and builds nothing. Without `std` the core
