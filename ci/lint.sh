@@ -9,5 +9,5 @@ cargo clippy --all-features --all-targets -- -D warnings
 # The attribute macro's crate, a workspace member (the line above lints the root package).
 cargo clippy -p unified-scheduler-macros --all-targets -- -D warnings
 cargo fmt --check
-# The replay-line fixture is a workspace of its own, which `cargo fmt` at the root skips.
-cargo fmt --check --manifest-path tests/fixtures/replay-crate/Cargo.toml
+# The replay-line fixtures are workspaces of their own, which `cargo fmt` at the root skips.
+for fixture in tests/fixtures/*/Cargo.toml; do cargo fmt --check --manifest-path "$fixture"; done

@@ -1,12 +1,15 @@
-//! The replay line is right in every kind of cargo target. Each test runs a test of the
-//! fixture crate (tests/fixtures/replay-crate) that fails on seed 3, as a user would (`cargo
-//! test ...`), takes the line its failure prints, runs that line, and checks that it fails on
-//! the same seed with the same message, running exactly that one test.
+//! The replay line is right in every kind of cargo target. Each test runs a test of a
+//! fixture crate (tests/fixtures/replay-crate, a lib, a bin of the same crate name, tests, an
+//! example, a doc-test; tests/fixtures/replay-lib, a lib alone) that fails on seed 3, as a
+//! user would (`cargo test ...`), takes the line its failure prints, runs that line, and
+//! checks that it fails on the same seed with the same message, running exactly that one
+//! test.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay-crate");
+const LIB_ONLY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay-lib");
 
 /// The fixture's own target directory: cached across runs, and apart from the one the
 /// outer `cargo test` holds locked.
@@ -22,8 +25,8 @@ struct Run {
     all: String,
 }
 
-/// Runs `command` as a shell would, in the fixture, with the cargo that runs this test.
-fn shell(command: &str) -> Run {
+/// Runs `command` as a shell would, in `fixture`, with the cargo that runs this test.
+fn shell(fixture: &str, command: &str) -> Run {
     let cargo_dir = PathBuf::from(env!("CARGO"));
     let path = std::env::join_paths(cargo_dir.parent().into_iter().map(PathBuf::from).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -31,7 +34,7 @@ fn shell(command: &str) -> Run {
     .unwrap();
     let output = Command::new("sh")
         .args(["-c", command])
-        .current_dir(FIXTURE)
+        .current_dir(fixture)
         .env("PATH", path)
         .env("CARGO_TARGET_DIR", target_dir())
         .env("CARGO_NET_OFFLINE", "true")
@@ -74,14 +77,14 @@ fn tests_run(stdout: &str) -> Vec<usize> {
         .collect()
 }
 
-/// Runs `command` (which fails on seed 3 with `message`) and then the line it prints;
-/// returns that line and the report around it.
-fn replay(command: &str, message: &str) -> (String, String) {
-    let first = shell(command);
+/// Runs `command` (which fails on seed 3 with `message`) and then the line it prints, in
+/// `fixture`; returns that line and the report around it.
+fn replay_in(fixture: &str, command: &str, message: &str) -> (String, String) {
+    let first = shell(fixture, command);
     assert!(!first.success, "{command} should fail: {}", first.all);
     assert!(first.all.contains(message), "{}", first.all);
     let (line, report) = printed_line(&first.all);
-    let again = shell(&line);
+    let again = shell(fixture, &line);
     assert!(!again.success, "`{line}` should fail: {}", again.all);
     assert!(
         again.all.contains("running 1 seed(s) from 3"),
@@ -104,6 +107,10 @@ fn replay(command: &str, message: &str) -> (String, String) {
         assert!(again.stdout.contains("1 failed"), "{}", again.stdout);
     }
     (line, report.to_string())
+}
+
+fn replay(command: &str, message: &str) -> (String, String) {
+    replay_in(FIXTURE, command, message)
 }
 
 /// A replay that must name its cargo target: `expected` is the whole line.
@@ -138,6 +145,16 @@ fn a_lib_unit_test_through_a_helper_in_src_where_the_bin_shares_the_crate_name()
         "replay_crate",
         "tests::via_helper",
     );
+}
+
+#[test]
+fn a_lib_unit_test_through_a_helper_in_src_of_a_lib_only_package() {
+    let (line, _) = replay_in(
+        LIB_ONLY,
+        "cargo test --lib -- tests::via_helper --exact",
+        "lib-only via helper: seed 3 fails",
+    );
+    assert_eq!(line, "SEED=3 cargo test --lib -- tests::via_helper --exact");
 }
 
 #[test]
