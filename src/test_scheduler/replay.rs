@@ -438,6 +438,23 @@ mod tests {
         assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 
+    #[test]
+    #[cfg_attr(miri, ignore = "reads this checkout's manifests")]
+    fn p_is_added_in_a_workspace_with_members_only() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // The root declares `members`; a member finds the workspace above it; a fixture is a
+        // workspace of one.
+        assert_eq!(package_flag(root, "a").as_deref(), Some("a"));
+        assert_eq!(
+            package_flag(&root.join("macros"), "m").as_deref(),
+            Some("m")
+        );
+        assert_eq!(
+            package_flag(&root.join("tests/fixtures/replay-lib"), "l"),
+            None
+        );
+    }
+
     #[cfg(feature = "macros")]
     #[test]
     fn the_macro_test_path_drops_the_crate_as_libtest_does() {
