@@ -4,6 +4,8 @@
 //! user would (`cargo test ...`), takes the line its failure prints, runs that line, and
 //! checks that it fails on the same seed with the same message, running exactly that one
 //! test.
+// The lines are POSIX shell lines (`SEED=3 cargo ...`), run here through `sh`.
+#![cfg(unix)]
 
 use std::path::PathBuf;
 use std::process::Command;
