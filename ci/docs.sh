@@ -10,6 +10,8 @@ rustup toolchain install nightly --profile minimal --no-self-update
 rustup target add --toolchain nightly "${docs_rs_targets[@]}"
 
 RUSTDOCFLAGS="-D warnings" cargo doc --all-features --no-deps
+# The attribute macro's own crate (its docs point to the re-export, which has the examples).
+RUSTDOCFLAGS="-D warnings" cargo doc -p unified-scheduler-macros --no-deps
 for target in "${docs_rs_targets[@]}"; do
   RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc --all-features --no-deps --target "$target"
 done

@@ -6,4 +6,8 @@ cd "$(dirname "$0")/.."
 
 rustup component add clippy rustfmt
 cargo clippy --all-features --all-targets -- -D warnings
+# The attribute macro's crate, a workspace member (the line above lints the root package).
+cargo clippy -p unified-scheduler-macros --all-targets -- -D warnings
 cargo fmt --check
+# The replay-line fixtures are workspaces of their own, which `cargo fmt` at the root skips.
+for fixture in tests/fixtures/*/Cargo.toml; do cargo fmt --check --manifest-path "$fixture"; done

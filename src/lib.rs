@@ -16,8 +16,9 @@
 //! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `SimulatedRequest`, `RequestContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
 //! | Cloudflare Workers (`cloudflare`, wasm32) | `WorkersScheduler`, `CloudflareExecutionContext` | `src/cloudflare/` |
 //! | the deterministic test scheduler | `TestScheduler`, `TestSchedulerConfig`, `SeedFailure`; test controls on `dyn Scheduler` (`advance_clock`, `run_until_parked`, `tick`, `deprioritize`, `is_task_running`, ...) | `src/test_scheduler/` |
+//! | a test over seeds, parameters injected by type (`macros`) | `#[unified_scheduler::test]` | `macros/`, `src/test_scheduler/test_attr.rs` |
 //!
-//! Features: `std` (default), `test-scheduler`, `cloud-session`, and one per backend:
+//! Features: `std` (default), `test-scheduler`, `macros`, `cloud-session`, and one per backend:
 //! `linux-calloop`, `gcd`, `win-threadpool`, `cloudflare` (wasm32). A backend feature builds
 //! only on its OS (`gcd` also on Linux when `LIBDISPATCH_DIR` names a libdispatch); elsewhere
 //! build.rs warns and builds nothing. Without `std` the core
@@ -186,6 +187,78 @@ pub use crate::test_scheduler::{
 #[cfg(us_linux_calloop)]
 #[cfg_attr(docsrs, doc(cfg(feature = "linux-calloop")))]
 pub use calloop;
+
+/// Runs a test on a [`TestScheduler`] over seeds: the body, async or plain, gets its
+/// parameters by type and may return `()` or `Result<(), E: Debug>` (an `Err` fails the
+/// seed with the error's `Debug`). The attribute emits a plain `#[test] fn` of the same name,
+/// so libtest's filters and `--exact` work, and a failing seed prints the line that replays
+/// it, right in every kind of cargo target (`--lib`, `--bin`, `--test`, `--example`, ...).
+///
+/// | argument | seeds run |
+/// |----------|-----------|
+/// | (none) | seed 0 |
+/// | `iterations = 100` | seeds 0 to 99 |
+/// | `seed = 17` | seed 17 (with `iterations = k`: 17 to 17 + k - 1) |
+/// | `seeds(1, 5, 9)` | those |
+/// | `check_determinism` | each seed twice, failing where the schedules differ |
+///
+/// The env vars `SEED`, `ITERATIONS`, `MAX_STEPS` and `CHECK_DETERMINISM` override them as
+/// for [`TestScheduler::many`]. The parameters it injects: `Arc<TestScheduler>`,
+/// `Arc<dyn Scheduler>`, [`BackgroundExecutor`], [`ForegroundExecutor`], each over the seed's
+/// scheduler.
+///
+/// ```
+/// # // `#[test]` functions exist under `cargo test` only: here the attribute expands and the
+/// # // rest is dropped, leaving these imports unused. tests/test_macro.rs runs such tests.
+/// # #![allow(unused_imports)]
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use unified_scheduler::{BackgroundExecutor, Scheduler, TestScheduler};
+///
+/// #[unified_scheduler::test(iterations = 20)]
+/// async fn a_timer_takes_no_real_time(scheduler: Arc<dyn Scheduler>) {
+///     let start = scheduler.now();
+///     scheduler.timer(Duration::from_secs(3600)).await;
+///     assert_eq!(scheduler.now() - start, Duration::from_secs(3600));
+/// }
+///
+/// #[unified_scheduler::test(seed = 17)]
+/// fn a_plain_fn_may_return_a_result(
+///     test: Arc<TestScheduler>,
+///     background: BackgroundExecutor,
+/// ) -> Result<(), String> {
+///     let task = background.spawn(async { 1 });
+///     test.run_until_parked();
+///     if task.is_finished() { Ok(()) } else { Err(format!("seed {} left it", test.seed())) }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Any other parameter type is a compile error that names the ones it injects:
+///
+/// ```compile_fail
+/// #[unified_scheduler::test]
+/// async fn takes_a_number(n: u32) {}
+/// # fn main() {}
+/// ```
+///
+/// So are unknown arguments, and `seeds(..)` with `seed` or `iterations`:
+///
+/// ```compile_fail
+/// #[unified_scheduler::test(seeds(1, 2), iterations = 3)]
+/// async fn too_many_seeds() {}
+/// # fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use unified_scheduler_macros::test;
+
+/// Not public API: what `#[unified_scheduler::test]` expands to calls these, and they may
+/// change in any release.
+#[cfg(feature = "macros")]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::test_scheduler::{Inject, Seeds, TestOutcome, TestSite, run_test};
+}
 
 /// The README's examples, run as doc-tests so they cannot drift.
 #[cfg(doctest)]

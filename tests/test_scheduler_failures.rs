@@ -303,8 +303,10 @@ fn the_runner_prints_the_failing_seed_and_a_replay_command_that_replays_it() {
         "some of 50 seeds interleave the two steps: {stderr}"
     );
     let seed = failing_seed(&stderr);
+    // `--include-ignored`: the child ran an `#[ignore]`d test, which the line must run too.
     let command = format!(
-        "SEED={seed} cargo test --test test_scheduler_failures -- fails_on_some_seeds --exact"
+        "SEED={seed} cargo test -p unified-scheduler --test test_scheduler_failures -- \
+         fails_on_some_seeds --exact --include-ignored"
     );
     assert!(stderr.contains(&command), "no replay command in: {stderr}");
     assert!(stderr.contains("lost update"), "{stderr}");
@@ -561,7 +563,8 @@ fn a_spin_loop_is_reported_with_its_seed_and_the_process_ends() {
     assert!(stderr.contains("test_scheduler_failures.rs:"), "{stderr}");
     assert!(
         stderr.contains(
-            "SEED=0 cargo test --test test_scheduler_failures -- spins_without_awaiting --exact"
+            "SEED=0 cargo test -p unified-scheduler --test test_scheduler_failures -- \
+             spins_without_awaiting --exact --include-ignored"
         ),
         "{stderr}"
     );

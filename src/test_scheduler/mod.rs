@@ -5,9 +5,10 @@
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
 //! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
-//! `runner.rs` and `watchdog.rs` (running a test body over seeds). `step.rs` runs one step
-//! (pick a runnable, run it, collect how its task ended); `controls.rs` puts the test
-//! controls on `dyn Scheduler` and builds the executors.
+//! `runner.rs` and `watchdog.rs` (running a test body over seeds), `replay.rs` (the line that
+//! replays a failing seed), `test_attr.rs` (what `#[unified_scheduler::test]` calls).
+//! `step.rs` runs one step (pick a runnable, run it, collect how its task ended);
+//! `controls.rs` puts the test controls on `dyn Scheduler` and builds the executors.
 
 mod config;
 mod controls;
@@ -16,6 +17,8 @@ mod delay;
 mod drive;
 #[cfg(feature = "std")]
 mod hints;
+#[cfg(feature = "std")]
+mod replay;
 mod report;
 mod rng;
 #[cfg(feature = "std")]
@@ -27,6 +30,8 @@ mod scheduler_impl;
 mod state;
 mod step;
 mod tasks;
+#[cfg(feature = "macros")]
+mod test_attr;
 #[cfg(feature = "std")]
 mod threads;
 mod time_controls;
@@ -44,11 +49,15 @@ use alloc::vec::Vec;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
+#[cfg(feature = "macros")]
+pub use replay::TestSite;
 pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
 pub use tasks::LiveTask;
+#[cfg(feature = "macros")]
+pub use test_attr::{Inject, Seeds, TestOutcome, run_test};
 pub use time_controls::PendingTaskCounts;
 
 use crate::core::TaskLabel;

@@ -13,11 +13,12 @@ use ::core::future::Future;
 use ::core::panic::{AssertUnwindSafe, Location};
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::panic;
 
+use super::replay::{Origin, Replay};
 use super::schedule_log::ScheduleStep;
 use super::schedule_report::{self, CaptureOnPanic, describe};
 use super::trace::Recording;
@@ -158,7 +159,7 @@ impl TestSchedulerConfig {
         Fut: Future<Output = ()>,
     {
         let seed = self.seed;
-        self.run_seeds(seed, 1, body, Location::caller())
+        self.run_seeds(seed, 1, body, Origin::Caller(Location::caller()))
     }
 
     /// Like [`run_many`](Self::run_many), but hands the first failure back instead of
@@ -181,15 +182,15 @@ impl TestSchedulerConfig {
         Fut: Future<Output = ()>,
     {
         let seed = self.seed;
-        self.run_seeds(seed, iterations, body, Location::caller())
+        self.run_seeds(seed, iterations, body, Origin::Caller(Location::caller()))
     }
 
-    fn run_seeds<F, Fut>(
+    pub(super) fn run_seeds<F, Fut>(
         mut self,
         first_seed: u64,
         iterations: u64,
         mut body: F,
-        caller: &'static Location<'static>,
+        origin: Origin,
     ) -> Result<(), SeedFailure>
     where
         F: FnMut(Arc<TestScheduler>) -> Fut,
@@ -220,12 +221,13 @@ impl TestSchedulerConfig {
             self.record_schedule = true;
         }
         let watchdog = self.poll_time_limit.map(Watchdog::start);
+        let replay = Replay::new(origin);
         for seed in first_seed..first_seed.saturating_add(iterations) {
             let config = self.clone().seed(seed);
             let run = SeedRun {
                 config: config.clone(),
                 watchdog: watchdog.as_ref(),
-                replay_command: replay_command(seed, caller),
+                replay_command: replay.command(seed),
             };
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
                 if config.check_determinism {
@@ -242,10 +244,11 @@ impl TestSchedulerConfig {
                 let (schedule, total_steps) = schedule_report::take_failed();
                 return Err(SeedFailure {
                     seed,
-                    schedule,
+                    schedule: schedule.into(),
                     total_steps,
                     message: super::hints::with_hints(panic_message(&*panic)),
                     replay_command: run.replay_command,
+                    replay_report: replay.report(seed).into(),
                     panic: std::sync::Mutex::new(panic),
                 });
             }
@@ -280,9 +283,12 @@ pub struct SeedFailure {
     pub message: String,
     /// The last steps of the failing run (all of them with `SCHEDULE=1`), oldest first;
     /// the panicking runners print them.
-    pub schedule: Vec<ScheduleStep>,
+    pub schedule: Box<[ScheduleStep]>,
     /// How many steps the failing run took in all.
     pub total_steps: u64,
+    /// What the report prints after the seed: the command, what it runs, alternatives
+    /// (boxed, as is `schedule`, to keep the `Err` of `try_run` small).
+    replay_report: Box<str>,
     /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
     /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
     panic: std::sync::Mutex<Box<dyn Any + Send>>,
@@ -307,12 +313,12 @@ impl SeedFailure {
         panic::resume_unwind(panic)
     }
 
-    fn report_and_resume(self) -> ! {
+    pub(super) fn report_and_resume(self) -> ! {
         std::eprintln!(
-            "\nTestScheduler: {}\nTestScheduler: seed {} failed. Replay it with:\n    {}\n",
+            "\nTestScheduler: {}\nTestScheduler: seed {} failed. {}",
             schedule_report::describe(self.seed, &self.schedule, self.total_steps),
             self.seed,
-            self.replay_command
+            self.replay_report
         );
         self.resume()
     }
@@ -432,42 +438,4 @@ fn env_u64(name: &str) -> Option<u64> {
             "env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"
         ),
     }
-}
-
-/// `SEED=n cargo test --test file -- test::name --exact`, as near as we can tell: the
-/// target from the runner's call site, the test name from libtest's thread name.
-fn replay_command(seed: u64, caller: &Location<'_>) -> String {
-    let file = caller.file().replace('\\', "/");
-    let stem = |path: &str| {
-        let first = path.split('/').next().unwrap_or(path);
-        first.trim_end_matches(".rs").to_string()
-    };
-    let (verb, target) = if let Some(rest) = after_dir(&file, "tests/") {
-        ("test", format!(" --test {}", stem(rest)))
-    } else if let Some(rest) = after_dir(&file, "examples/") {
-        ("run", format!(" --example {}", stem(rest)))
-    } else if let Some(rest) = after_dir(&file, "benches/") {
-        ("bench", format!(" --bench {}", stem(rest)))
-    } else {
-        ("test", String::from(" --lib"))
-    };
-    let test_name = std::thread::current()
-        .name()
-        .filter(|name| *name != "main")
-        .map(|name| format!(" -- {name} --exact"))
-        .unwrap_or_default();
-    let test_name = if verb == "run" {
-        String::new()
-    } else {
-        test_name
-    };
-    format!("SEED={seed} cargo {verb}{target}{test_name}")
-}
-
-fn after_dir<'a>(file: &'a str, dir: &str) -> Option<&'a str> {
-    if let Some(rest) = file.strip_prefix(dir) {
-        return Some(rest);
-    }
-    file.find(&format!("/{dir}"))
-        .map(|at| &file[at + 1 + dir.len()..])
 }
