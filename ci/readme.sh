@@ -22,7 +22,8 @@ for add in "${adds[@]}"; do
 done
 
 # Each ```rust block of the README and of the crate docs (lib.rs's `//!` lines) becomes a
-# #[test]; rustdoc's hidden `# ` lines are kept, unhidden, as rustdoc compiles them.
+# #[test]; rustdoc's hidden `# ` lines are kept, unhidden, as rustdoc compiles them. A block
+# of items with tests of its own (it starts with an attribute or `mod`) becomes a module.
 mkdir -p tests
 python3 - "$repo" > tests/readme.rs <<'PY'
 import re, sys
@@ -41,7 +42,10 @@ if not found:
 for n, (where, body) in enumerate(found, 1):
     body = "\n".join(re.sub(r"^# ?", "", l) if re.match(r"^#( |$)", l) else l
                      for l in body.splitlines())
-    print(f"#[test]\nfn {where}_example_{n}() {{\n{body}\n}}\n")
+    if re.match(r"\s*(#\[|mod )", body):
+        print(f"mod {where}_example_{n} {{\n{body}\n}}\n")
+    else:
+        print(f"#[test]\nfn {where}_example_{n}() {{\n{body}\n}}\n")
 PY
-echo "+ $(grep -c '^#\[test\]' tests/readme.rs) examples, in $(pwd)/tests/readme.rs"
+echo "+ $(grep -c '^\(fn\|mod\) [a-z_]*_example_' tests/readme.rs) examples, in $(pwd)/tests/readme.rs"
 RUSTFLAGS="-D warnings" cargo test --offline --quiet --test readme
