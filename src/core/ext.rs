@@ -160,7 +160,7 @@ pub trait SchedulerExt: sealed::Sealed {
         &self,
         duration: Duration,
         future: F,
-    ) -> impl Future<Output = Result<F::Output, Elapsed>> + use<F, Self> {
+    ) -> impl Future<Output = Result<F::Output, Elapsed>> {
         self.to_dyn().timeout(duration, future)
     }
 

@@ -249,7 +249,7 @@ impl TestSchedulerConfig {
                     message: super::hints::with_hints(panic_message(&*panic)),
                     replay_command: run.replay_command,
                     replay_report: replay.report(seed).into(),
-                    panic: std::sync::Mutex::new(panic),
+                    panic: Box::new(std::sync::Mutex::new(panic)),
                 });
             }
         }
@@ -291,7 +291,7 @@ pub struct SeedFailure {
     replay_report: Box<str>,
     /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
     /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
-    panic: std::sync::Mutex<Box<dyn Any + Send>>,
+    panic: Box<std::sync::Mutex<Box<dyn Any + Send>>>,
 }
 
 impl SeedFailure {

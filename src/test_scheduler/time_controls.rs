@@ -3,6 +3,7 @@
 //! `block_with_timeout` tick budget at run time.
 
 use ::core::ops::RangeInclusive;
+#[cfg(feature = "std")]
 use ::core::time::Duration;
 
 use super::TestScheduler;
