@@ -170,11 +170,9 @@ fn block_with_timeout_has_both_outcomes_across_seeds() {
     }
 }
 
-/// Sends the waker of its first poll to `sender`, then is ready on the next poll (or at
-/// once, with `ready_at_once`).
+/// Sends the waker of its first poll to `sender`, then is ready on the next poll.
 struct SendWaker {
     sender: Option<mpsc::Sender<Waker>>,
-    ready_at_once: bool,
 }
 
 impl Future for SendWaker {
@@ -183,15 +181,21 @@ impl Future for SendWaker {
         match self.sender.take() {
             Some(sender) => {
                 sender.send(cx.waker().clone()).unwrap();
-                if self.ready_at_once {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
+                Poll::Pending
             }
             None => Poll::Ready(()),
         }
     }
+}
+
+/// Spawns a `SendWaker` task on `test` and runs it until it parks: the task and its waker.
+fn spawn_parked(test: &Arc<TestScheduler>) -> (Task<()>, Waker) {
+    let (sender, receiver) = mpsc::channel();
+    let task = test.spawn(SendWaker {
+        sender: Some(sender),
+    });
+    test.run_until_parked();
+    (task, receiver.recv().unwrap())
 }
 
 /// `test_nondeterministic_wake_detection`: a real thread waking a task is reported as
@@ -201,13 +205,7 @@ fn a_wake_from_a_real_thread_is_non_determinism() {
     let test = Arc::new(TestScheduler::with_config(
         TestSchedulerConfig::new().seed(9),
     ));
-    let (sender, receiver) = mpsc::channel();
-    let task = test.spawn(SendWaker {
-        sender: Some(sender),
-        ready_at_once: false,
-    });
-    test.run_until_parked();
-    let waker = receiver.recv().unwrap();
+    let (task, waker) = spawn_parked(&test);
     std::thread::spawn(move || waker.wake()).join().unwrap();
     let message = panic_message(|| test.run_until_parked());
     assert!(message.contains("non-determinism (seed 9)"), "{message}");
@@ -225,7 +223,6 @@ fn a_wake_from_a_real_thread_is_allowed_with_parking() {
     let thread = std::thread::spawn(move || receiver.recv().unwrap().wake());
     test.block(SendWaker {
         sender: Some(sender),
-        ready_at_once: false,
     });
     thread.join().unwrap();
 }
@@ -237,13 +234,7 @@ fn a_wake_from_a_real_thread_is_allowed_with_parking() {
 #[test]
 fn a_waker_dropped_on_a_real_thread_changes_nothing() {
     let test = Arc::new(TestScheduler::new());
-    let (sender, receiver) = mpsc::channel();
-    let task = test.spawn(SendWaker {
-        sender: Some(sender),
-        ready_at_once: false,
-    });
-    test.run_until_parked();
-    let waker = receiver.recv().unwrap();
+    let (task, waker) = spawn_parked(&test);
     std::thread::spawn(move || drop(waker)).join().unwrap();
     test.run_until_parked();
     assert!(!task.is_finished());
