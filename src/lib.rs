@@ -40,7 +40,8 @@
 //! `TestScheduler` and run the body over many seeds: each seed is one interleaving of the
 //! tasks, on virtual time, so `timer(Duration::from_secs(3600))` takes no real time. A
 //! failing seed fails the test with the seed and the one-line command that replays it
-//! (`SEED=n cargo test ...`); `ITERATIONS=k` runs more seeds.
+//! (`SEED=n cargo test ...`); `ITERATIONS=k` runs more seeds, and `JOBS=n` runs them on `n`
+//! threads with [`TestScheduler::many_parallel`].
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -203,7 +204,8 @@ pub use calloop;
 /// | `check_determinism` | each seed twice, failing where the schedules differ |
 ///
 /// The env vars `SEED`, `ITERATIONS`, `MAX_STEPS` and `CHECK_DETERMINISM` override them as
-/// for [`TestScheduler::many`]. The parameters it injects: `Arc<TestScheduler>`,
+/// for [`TestScheduler::many`]; `JOBS=n` runs the seeds on `n` threads, as
+/// [`TestScheduler::many_parallel`] does. The parameters it injects: `Arc<TestScheduler>`,
 /// `Arc<dyn Scheduler>`, [`BackgroundExecutor`], [`ForegroundExecutor`], each over the seed's
 /// scheduler.
 ///

@@ -26,7 +26,7 @@ fn record(test: &TestScheduler) {
 
 /// The seeds `test` ran, in order (under the default environment).
 fn seeds_of(test: fn()) -> Option<Vec<u64>> {
-    if ["SEED", "ITERATIONS", "CHECK_DETERMINISM"]
+    if ["SEED", "ITERATIONS", "CHECK_DETERMINISM", "JOBS"]
         .iter()
         .any(|name| std::env::var_os(name).is_some())
     {
@@ -125,7 +125,13 @@ fn check_determinism_runs_each_seed_twice() {
 fn run_listed_seeds(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.args(["listed_seeds", "--exact", "--ignored", "--nocapture"]);
-    for name in ["SEED", "ITERATIONS", "CHECK_DETERMINISM", "MAX_STEPS"] {
+    for name in [
+        "SEED",
+        "ITERATIONS",
+        "CHECK_DETERMINISM",
+        "MAX_STEPS",
+        "JOBS",
+    ] {
         command.env_remove(name);
     }
     command.envs(env.iter().copied());
@@ -287,4 +293,25 @@ fn a_failing_macro_test_prints_a_line_that_replays_it() {
     assert!(replayed.contains("seed 4 is unlucky"), "{replayed}");
     // The body's output, the runner's included, is in libtest's report of the failure.
     assert!(replayed.contains("running 1 seed(s) from 4"), "{replayed}");
+}
+
+#[test]
+fn with_jobs_a_macro_test_runs_on_threads_and_still_reports_its_lowest_failing_seed() {
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..5 {
+        let output = Command::new(&exe)
+            .args(["fails_on_seed_4", "--exact", "--ignored"])
+            .env_remove("SEED")
+            .env_remove("ITERATIONS")
+            .env("JOBS", "4")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "round {round}: {stdout}");
+        assert!(
+            stdout.contains("TestScheduler: seed 4 failed.")
+                && stdout.contains("SEED=4 cargo test -p unified-scheduler --test test_macro"),
+            "round {round}: {stdout}"
+        );
+    }
 }

@@ -62,6 +62,12 @@ pub struct TestSchedulerConfig {
     /// instead of waiting forever for a wake that will never come. `None` waits as long as
     /// it takes. Default 15 s (Zed's).
     pub park_time_limit: Option<Duration>,
+    /// How many threads the parallel runners
+    /// ([`run_many_parallel`](Self::run_many_parallel), `#[unified_scheduler::test]`) run
+    /// seeds on, each seed on its own scheduler; `0` means one per core. The first failing
+    /// seed reported is the lowest, whatever the number of threads. Default 1, or the env var
+    /// `JOBS` (with `std`).
+    pub jobs: usize,
 }
 
 impl Default for TestSchedulerConfig {
@@ -92,6 +98,7 @@ impl TestSchedulerConfig {
             poll_time_limit: Some(Duration::from_secs(60)),
             record_schedule: false,
             park_time_limit: Some(Duration::from_secs(15)),
+            jobs: 1,
         }
     }
 
@@ -244,6 +251,27 @@ impl TestSchedulerConfig {
     #[must_use]
     pub fn park_time_limit(mut self, limit: Option<Duration>) -> Self {
         self.park_time_limit = limit;
+        self
+    }
+
+    /// How many threads the parallel runners use (see the field; `0`: one per core).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use unified_scheduler::TestSchedulerConfig;
+    ///
+    /// let runs = AtomicU64::new(0);
+    /// TestSchedulerConfig::new().jobs(2).run_many_parallel(20, |_test| {
+    ///     runs.fetch_add(1, Ordering::Relaxed);
+    ///     async {}
+    /// });
+    /// # if std::env::var_os("SEED").is_none() && std::env::var_os("ITERATIONS").is_none() {
+    /// assert_eq!(runs.load(Ordering::Relaxed), 20);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn jobs(mut self, threads: usize) -> Self {
+        self.jobs = threads;
         self
     }
 

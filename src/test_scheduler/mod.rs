@@ -5,7 +5,8 @@
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
 //! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
-//! `runner.rs` and `watchdog.rs` (running a test body over seeds), `replay.rs` (the line that
+//! `runner.rs` and `watchdog.rs` (running a test body over seeds), `parallel.rs` (seeds on
+//! several threads), `replay.rs` (the line that
 //! replays a failing seed), `test_attr.rs` (what `#[unified_scheduler::test]` calls).
 //! `step.rs` runs one step (pick a runnable, run it, collect how its task ended);
 //! `controls.rs` puts the test controls on `dyn Scheduler` and builds the executors.
@@ -17,6 +18,8 @@ mod delay;
 mod drive;
 #[cfg(feature = "std")]
 mod hints;
+#[cfg(feature = "std")]
+mod parallel;
 #[cfg(feature = "std")]
 mod replay;
 mod report;

@@ -2,7 +2,8 @@
 //!
 //! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
 //! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares;
-//! `MAX_STEPS=n` sets the step budget of each seed.
+//! `MAX_STEPS=n` sets the step budget of each seed; `JOBS=n` runs the parallel runners' seeds
+//! on `n` threads (`parallel.rs`).
 //!
 //! Each seed ends as Zed's `end_test` does: once the body returns, what is still runnable
 //! runs until the scheduler parks (a detached task's late panic fails the seed), a report
@@ -186,7 +187,7 @@ impl TestSchedulerConfig {
     }
 
     pub(super) fn run_seeds<F, Fut>(
-        mut self,
+        self,
         first_seed: u64,
         iterations: u64,
         mut body: F,
@@ -196,6 +197,31 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
+        let (config, seeds) = self.with_env_overrides(first_seed, iterations);
+        if config.jobs != 1 && seeds.end - seeds.start > 1 {
+            std::eprintln!(
+                "TestScheduler: jobs = {} (JOBS) asks for threads, but this runner takes an \
+                 `FnMut` body, which threads cannot share: running the seeds in turn. For \
+                 threads use `many_parallel` / `run_many_parallel` (an `Fn + Sync` body) or \
+                 `#[unified_scheduler::test]`.",
+                config.jobs
+            );
+        }
+        let watchdog = config.poll_time_limit.map(Watchdog::start);
+        let replay = Replay::new(origin);
+        for seed in seeds {
+            config.run_seed(seed, watchdog.as_ref(), &mut body, &replay)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the env overrides (`SEED`, `ITERATIONS`, `CHECK_DETERMINISM`, `MAX_STEPS`,
+    /// `SCHEDULE`, `JOBS`) and returns the config with the seeds to run.
+    pub(super) fn with_env_overrides(
+        mut self,
+        first_seed: u64,
+        iterations: u64,
+    ) -> (Self, ::core::ops::Range<u64>) {
         let env_seed = env_u64("SEED");
         let env_iterations = env_u64("ITERATIONS");
         let (first_seed, iterations) = match (env_seed, env_iterations) {
@@ -220,40 +246,52 @@ impl TestSchedulerConfig {
         if std::env::var("SCHEDULE").is_ok_and(|v| v != "0" && !v.is_empty()) {
             self.record_schedule = true;
         }
-        let watchdog = self.poll_time_limit.map(Watchdog::start);
-        let replay = Replay::new(origin);
-        for seed in first_seed..first_seed.saturating_add(iterations) {
-            let config = self.clone().seed(seed);
-            let run = SeedRun {
-                config: config.clone(),
-                watchdog: watchdog.as_ref(),
-                replay_command: replay.command(seed),
-            };
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                if config.check_determinism {
-                    let first = run.run(&mut body, Recording::Record(Vec::new()));
-                    let Recording::Record(expected) = first else {
-                        unreachable!("a recording run returns its recording")
-                    };
-                    run.run(&mut body, Recording::Compare { expected });
-                } else {
-                    run.run(&mut body, Recording::Off);
-                }
-            }));
-            if let Err(panic) = outcome {
-                let (schedule, total_steps) = schedule_report::take_failed();
-                return Err(SeedFailure {
-                    seed,
-                    schedule: schedule.into(),
-                    total_steps,
-                    message: super::hints::with_hints(panic_message(&*panic)),
-                    replay_command: run.replay_command,
-                    replay_report: replay.report(seed).into(),
-                    panic: Box::new(std::sync::Mutex::new(panic)),
-                });
-            }
+        if let Some(jobs) = env_u64("JOBS") {
+            self.jobs = usize::try_from(jobs).unwrap_or(usize::MAX);
         }
-        Ok(())
+        (self, first_seed..first_seed.saturating_add(iterations))
+    }
+
+    /// Runs one seed of `body` with this config; its failure names the seed.
+    pub(super) fn run_seed<F, Fut>(
+        &self,
+        seed: u64,
+        watchdog: Option<&Watchdog>,
+        body: &mut F,
+        replay: &Replay,
+    ) -> Result<(), SeedFailure>
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let config = self.clone().seed(seed);
+        let run = SeedRun {
+            config: config.clone(),
+            watchdog,
+            replay_command: replay.command(seed),
+        };
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            if config.check_determinism {
+                let first = run.run(body, Recording::Record(Vec::new()));
+                let Recording::Record(expected) = first else {
+                    unreachable!("a recording run returns its recording")
+                };
+                run.run(body, Recording::Compare { expected });
+            } else {
+                run.run(body, Recording::Off);
+            }
+        }));
+        let Err(panic) = outcome else { return Ok(()) };
+        let (schedule, total_steps) = schedule_report::take_failed();
+        Err(SeedFailure {
+            seed,
+            schedule: schedule.into(),
+            total_steps,
+            message: super::hints::with_hints(panic_message(&*panic)),
+            replay_command: run.replay_command,
+            replay_report: replay.report(seed).into(),
+            panic: Box::new(std::sync::Mutex::new(panic)),
+        })
     }
 }
 

@@ -28,7 +28,8 @@ pub enum Seeds {
 }
 
 /// Runs a `#[unified_scheduler::test]` body over `seeds`; panics with the first failure,
-/// printing its replay line. The body is `Fn + Sync` so a parallel runner can share it.
+/// printing its replay line. The body is `Fn + Sync` so the parallel runner can share it
+/// (`JOBS=n`).
 #[doc(hidden)]
 pub fn run_test<F, Fut>(site: &'static TestSite, seeds: Seeds, config: TestSchedulerConfig, body: F)
 where
@@ -42,12 +43,12 @@ where
     let origin = Origin::Test(site);
     let from_env = std::env::var_os("SEED").is_some() || std::env::var_os("ITERATIONS").is_some();
     let outcome = match seeds {
-        Seeds::Range { first, count } => config.run_seeds(first, count, body, origin),
+        Seeds::Range { first, count } => config.run_seeds_parallel(first, count, body, origin),
         // The environment's seeds replace the list, as they replace a range.
-        Seeds::List(_) if from_env => config.run_seeds(0, 1, body, origin),
+        Seeds::List(_) if from_env => config.run_seeds_parallel(0, 1, body, origin),
         Seeds::List(list) => list
             .iter()
-            .try_for_each(|&seed| config.clone().run_seeds(seed, 1, body, origin)),
+            .try_for_each(|&seed| config.clone().run_seeds_parallel(seed, 1, body, origin)),
     };
     if let Err(failure) = outcome {
         failure.report_and_resume();
