@@ -8,6 +8,7 @@
 //! - `test_scheduler`: `Arc<dyn Scheduler>::spawn` on a seeded `TestScheduler` (random
 //!   order, task tracking and the schedule fingerprint on, as tests use it), then
 //!   `run_until_parked()`;
+//! - `queue_scheduler`: `Arc<dyn Scheduler>::spawn` on the `QueueScheduler`, then `run_all`;
 //! - `async_executor_local`: `LocalExecutor::spawn`, then `while ex.try_tick() {}`;
 //! - `tokio_current_thread`: inside one `block_on` on a current-thread runtime with no
 //!   drivers, `tokio::spawn` the tasks (the runtime's local-queue fast path), then await
@@ -18,60 +19,28 @@
 //! all but tokio take outputs the same way: one poll with a no-op waker after the run.
 //! Targets: `test_scheduler` within 2x the floor, faster than both executors.
 //!
-//! Group `queue_growth`: the floor and the `TestScheduler` with 1,000 and 100,000 tasks
-//! queued before the run, reported per task. Target: 100k per-task time within 1.5x of 1k's.
+//! Group `queue_growth`: the floor and the `TestScheduler` (kept, and fresh per iteration as
+//! a seed's is) with 1,000 and 100,000 tasks queued before the run, reported per task.
+//! Target: 100k per-task time within 2x of 1k's.
 
 extern crate alloc;
 
 #[path = "common/floor.rs"]
 mod floor;
+#[path = "common/workloads.rs"]
+mod workloads;
 
-use alloc::sync::Arc;
 use core::hint::black_box;
 use core::time::Duration;
 
-use async_executor::LocalExecutor;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use unified_scheduler::{Scheduler, Task, TestScheduler, TestSchedulerConfig};
 
-use floor::{Floor, output};
+use floor::Floor;
+use workloads::{Local, Queue, Test, Tokio, expected, test_fresh};
 
 const N: u64 = 1_000;
-
-fn expected(n: u64) -> u64 {
-    n * (n - 1) / 2
-}
-
-/// The `TestScheduler`, driven as a test drives it.
-struct Test {
-    test: Arc<TestScheduler>,
-    scheduler: Arc<dyn Scheduler>,
-    tasks: Vec<Task<u64>>,
-}
-
-impl Test {
-    fn new() -> Self {
-        // One scheduler runs every iteration: millions of steps, so no step budget.
-        let test = Arc::new(TestScheduler::with_config(
-            TestSchedulerConfig::new().seed(1).max_steps(u64::MAX),
-        ));
-        Self {
-            scheduler: test.clone(),
-            test,
-            tasks: Vec::new(),
-        }
-    }
-
-    fn spawn_run(&mut self, n: u64) -> u64 {
-        for i in 0..n {
-            self.tasks.push(self.scheduler.spawn(async move { i }));
-        }
-        self.test.run_until_parked();
-        self.tasks.drain(..).map(output).sum()
-    }
-}
 
 fn schedulers_1000(c: &mut Criterion) {
     let mut group = c.benchmark_group("schedulers_1000");
@@ -91,36 +60,19 @@ fn schedulers_1000(c: &mut Criterion) {
         b.iter(|| assert_eq!(test.spawn_run(black_box(N)), expected(N)))
     });
 
-    let ex = LocalExecutor::new();
-    let mut tasks = Vec::new();
-    group.bench_function("async_executor_local", |b| {
-        b.iter(|| {
-            for i in 0..black_box(N) {
-                tasks.push(ex.spawn(async move { i }));
-            }
-            while ex.try_tick() {}
-            assert_eq!(tasks.drain(..).map(output).sum::<u64>(), expected(N));
-        })
+    let mut queue = Queue::new();
+    group.bench_function("queue_scheduler", |b| {
+        b.iter(|| assert_eq!(queue.spawn_run(black_box(N)), expected(N)))
     });
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime");
-    let mut handles = Vec::new();
+    let mut local = Local::new();
+    group.bench_function("async_executor_local", |b| {
+        b.iter(|| assert_eq!(local.spawn_run(black_box(N)), expected(N)))
+    });
+
+    let mut tokio = Tokio::new();
     group.bench_function("tokio_current_thread", |b| {
-        b.iter(|| {
-            let sum = rt.block_on(async {
-                for i in 0..black_box(N) {
-                    handles.push(tokio::spawn(async move { i }));
-                }
-                let mut sum = 0;
-                for handle in handles.drain(..) {
-                    sum += handle.await.expect("the task ran");
-                }
-                sum
-            });
-            assert_eq!(sum, expected(N));
-        })
+        b.iter(|| assert_eq!(tokio.spawn_run(black_box(N)), expected(N)))
     });
     group.finish();
 }
@@ -141,6 +93,10 @@ fn queue_growth(c: &mut Criterion) {
         let mut test = Test::new();
         group.bench_function(BenchmarkId::new("test_scheduler", n), |b| {
             b.iter(|| assert_eq!(test.spawn_run(black_box(n)), expected(n)))
+        });
+        // What one seed of a test pays: a fresh scheduler, its queues grown from empty.
+        group.bench_function(BenchmarkId::new("test_scheduler_fresh", n), |b| {
+            b.iter(|| assert_eq!(test_fresh(black_box(n)), expected(n)))
         });
     }
     group.finish();
