@@ -1,7 +1,7 @@
 //! Task identity: ids, labels and the metadata every runnable carries.
 
 use ::core::fmt;
-use ::core::num::NonZeroU64;
+use ::core::num::{NonZeroU32, NonZeroU64};
 use ::core::panic::Location;
 #[cfg(target_has_atomic = "64")]
 use ::core::sync::atomic::Ordering;
@@ -193,7 +193,7 @@ impl fmt::Display for TaskId {
 /// assert_ne!(indexer, TaskLabel::new());
 /// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskLabel(NonZeroU64);
+pub struct TaskLabel(NonZeroU32);
 
 impl TaskLabel {
     /// A new label, distinct from every other label in the process.
@@ -205,7 +205,14 @@ impl TaskLabel {
     #[allow(clippy::new_without_default)] // a default label would not be unique
     #[must_use = "a label does nothing until tasks are spawned with it"]
     pub fn new() -> Self {
-        Self(NEXT_LABEL.next())
+        // 32 bits: with the task's other small fields the metadata is 24 bytes, not 32, and
+        // a trivial tracked task fits malloc's fast bins (see `TaskMetadata`).
+        let n = NEXT_LABEL.next().get();
+        let n = u32::try_from(n).ok().and_then(NonZeroU32::new);
+        Self(n.expect(
+            "more than 4 billion TaskLabels made: make a label once per kind of task (a \
+             `static` or a field), not once per task",
+        ))
     }
 
     /// The label as a number, for messages.
@@ -215,7 +222,7 @@ impl TaskLabel {
     /// assert!(TaskLabel::new().as_u64() > 0);
     /// ```
     pub const fn as_u64(self) -> u64 {
-        self.0.get()
+        self.0.get() as u64
     }
 }
 
