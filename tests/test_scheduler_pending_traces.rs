@@ -115,7 +115,8 @@ fn dropped_and_woken_clones_are_not_listed() {
         polls += 1;
         drop(cx.waker().clone()); // dropped here
         if polls == 1 {
-            cx.waker().clone().wake(); // woken here
+            let clone = cx.waker().clone(); // woken here
+            clone.wake(); // by value: the clone is consumed
         } else {
             *slot.lock().unwrap() = Some(cx.waker().clone()); // stored here
         }
