@@ -8,6 +8,7 @@ use ::core::fmt;
 use ::core::future::Future;
 use ::core::marker::PhantomData;
 use ::core::ops::Deref;
+use ::core::panic::Location;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 
@@ -104,6 +105,155 @@ impl BackgroundExecutor {
         F::Output: Send + 'static,
     {
         self.scheduler.spawn_labeled(label, future)
+    }
+}
+
+impl BackgroundExecutor {
+    /// Runs the future `f` makes on an OS thread of its own, for work that is not `Send`
+    /// (it holds an `Rc`, a thread-local handle, a `!Send` client) or that must not share
+    /// the pool (a long-lived loop), and returns its `Task`, which may be awaited anywhere.
+    ///
+    /// `f` itself is `Send`: it crosses to the new thread, where it is called, and the future
+    /// it makes is polled and dropped there only, by a small local executor (a loop that
+    /// runs the task whenever it is woken). The thread ends when the future ends: finished,
+    /// or dropped because its `Task` was. Dropping the `Task` cancels the future the next
+    /// time the thread gets to it. A panic in the future reaches whoever awaits the `Task`.
+    /// The call waits only for the thread to start.
+    ///
+    /// Under the [`TestScheduler`](crate::TestScheduler) no thread is started: the future
+    /// runs as a foreground task of the test's scheduler, so the seed decides its
+    /// interleaving like any other task's. There, as for
+    /// [`spawn_foreground`](../unified_scheduler/trait.Scheduler.html#method.spawn_foreground),
+    /// call it on the main thread (the test body, or a foreground task).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{BackgroundExecutor, QueueScheduler};
+    ///
+    /// let executor = BackgroundExecutor::new(Arc::new(QueueScheduler::new()));
+    /// let here = std::thread::current().id();
+    /// let task = executor.spawn_dedicated(move || async move {
+    ///     let not_send = Rc::new(20); // held across the await below
+    ///     futures_lite::future::yield_now().await;
+    ///     (*not_send + 1, std::thread::current().id() != here)
+    /// });
+    /// assert_eq!(executor.block(task), (21, true));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the OS cannot start a thread; under the `TestScheduler`, where `spawn_foreground`
+    /// would.
+    #[track_caller]
+    pub fn spawn_dedicated<F, Fut>(&self, f: F) -> Task<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        #[cfg(feature = "test-scheduler")]
+        if self
+            .scheduler
+            .downcast_ref::<crate::TestScheduler>()
+            .is_some()
+        {
+            return self.scheduler.spawn_foreground(async move { f().await });
+        }
+        dedicated::spawn(&self.scheduler, f, Location::caller())
+    }
+}
+
+/// `spawn_dedicated` off the TestScheduler: one OS thread per task, running a local loop.
+mod dedicated {
+    use ::core::cell::Cell;
+    use ::core::future::Future;
+    use ::core::panic::Location;
+    use alloc::rc::Rc;
+    use alloc::sync::Arc;
+    use std::sync::mpsc;
+
+    use crate::core::{Runnable, Scheduler, Task, TaskMetadata};
+
+    /// What dedicated threads are called.
+    pub(super) const THREAD_NAME: &str = "unified-scheduler-dedicated";
+
+    #[track_caller]
+    pub(super) fn spawn<F, Fut>(
+        scheduler: &Arc<dyn Scheduler>,
+        f: F,
+        spawned_at: &'static Location<'static>,
+    ) -> Task<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let (id, watch) = crate::core::tracking::register(&**scheduler);
+        let metadata = TaskMetadata::new(id, None, spawned_at);
+        let (handle, handed) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(alloc::string::String::from(THREAD_NAME))
+            .spawn(move || run(f, metadata, handle))
+            .unwrap_or_else(|error| {
+                panic!("spawn_dedicated at {spawned_at}: cannot start a thread: {error}")
+            });
+        let task = handed
+            .recv()
+            .expect("a dedicated thread hands back its task before it runs anything");
+        Task::spawned(task, watch)
+    }
+
+    /// Sets its flag when dropped: the future ended (finished, or dropped unfinished).
+    struct Ended(Rc<Cell<bool>>);
+
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    /// The thread: spawns the task here (so its `!Send` future never leaves this thread),
+    /// hands its `Task` back, and runs it whenever it is woken, until the future has ended.
+    fn run<F, Fut>(
+        f: F,
+        metadata: TaskMetadata,
+        handle: mpsc::SyncSender<async_task::Task<Fut::Output, TaskMetadata>>,
+    ) where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let ended = Rc::new(Cell::new(false));
+        let guard = Ended(ended.clone());
+        // `f` runs at the first poll, so a panic in it reaches the awaiter too; an unpolled
+        // future dropped (the `Task` was) still drops the guard.
+        let future = async move {
+            let _guard = guard;
+            f().await
+        };
+        let (queue, woken) = mpsc::channel::<Runnable>();
+        let schedule = move |runnable: Runnable| {
+            // Fails only once this loop is gone, which it is only after the future ended:
+            // the runnable has nothing left to run.
+            let _ = queue.send(runnable);
+        };
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(metadata)
+            .propagate_panic(true)
+            .spawn_local(move |_| future, schedule);
+        if handle.send(task).is_err() {
+            return; // the caller is gone (it cannot be: it waits for this)
+        }
+        runnable.run();
+        while !ended.get() {
+            match woken.recv() {
+                Ok(runnable) => {
+                    runnable.run();
+                }
+                Err(_) => break,
+            }
+        }
     }
 }
 
