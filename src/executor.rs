@@ -121,10 +121,9 @@ impl BackgroundExecutor {
     /// The call waits only for the thread to start.
     ///
     /// Under the [`TestScheduler`](crate::TestScheduler) no thread is started: the future
-    /// runs as a foreground task of the test's scheduler, so the seed decides its
-    /// interleaving like any other task's. There, as for
-    /// [`spawn_foreground`](../unified_scheduler/trait.Scheduler.html#method.spawn_foreground),
-    /// call it on the main thread (the test body, or a foreground task).
+    /// runs as a foreground task of the test's scheduler (on the test's thread, like every
+    /// task there), so the seed decides its interleaving like any other task's. It may be
+    /// called from a background task there too, as in production.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -143,8 +142,7 @@ impl BackgroundExecutor {
     ///
     /// # Panics
     ///
-    /// If the OS cannot start a thread; under the `TestScheduler`, where `spawn_foreground`
-    /// would.
+    /// If the OS cannot start a thread.
     #[track_caller]
     pub fn spawn_dedicated<F, Fut>(&self, f: F) -> Task<Fut::Output>
     where
@@ -158,9 +156,76 @@ impl BackgroundExecutor {
             .downcast_ref::<crate::TestScheduler>()
             .is_some()
         {
-            return self.scheduler.spawn_foreground(async move { f().await });
+            let future = async move { f().await };
+            return on_test_loop::spawn(&self.scheduler, future, Location::caller());
         }
         dedicated::spawn(&self.scheduler, f, Location::caller())
+    }
+}
+
+/// `spawn_dedicated` under the TestScheduler: a foreground task of the test's scheduler,
+/// spawned like `spawn_foreground` but from anywhere the test runs (a background task too,
+/// as production allows), bound to the thread that spawned it.
+#[cfg(feature = "test-scheduler")]
+mod on_test_loop {
+    use ::core::future::Future;
+    use ::core::panic::Location;
+    use alloc::sync::Arc;
+
+    use crate::core::thread_bound::ThreadBound;
+    use crate::core::{Runnable, Scheduler, Task, TaskMetadata, tracking};
+
+    pub(super) fn spawn<Fut>(
+        scheduler: &Arc<dyn Scheduler>,
+        future: Fut,
+        spawned_at: &'static Location<'static>,
+    ) -> Task<Fut::Output>
+    where
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let (id, watch) = tracking::register(&**scheduler);
+        let metadata = TaskMetadata::new(id, None, spawned_at).for_main_thread();
+        // Like every task's home, a `Weak`: queued work does not keep the scheduler alive,
+        // and once it is gone a wake drops the runnable, which cancels the task.
+        let home = Arc::downgrade(scheduler);
+        let schedule = move |runnable: Runnable| {
+            if let Some(scheduler) = home.upgrade() {
+                scheduler.schedule_foreground(runnable);
+            }
+        };
+        let (runnable, task) = match watch.track(future, id) {
+            Ok(tracked) => spawn_bound(tracked, metadata, schedule),
+            Err(future) => spawn_bound(future, metadata, schedule),
+        };
+        scheduler.schedule_foreground(runnable);
+        Task::spawned(task, watch)
+    }
+
+    fn spawn_bound<F, S>(
+        future: F,
+        metadata: TaskMetadata,
+        schedule: S,
+    ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+    where
+        F: Future + 'static,
+        F::Output: Send + 'static,
+        S: Fn(Runnable) + Send + Sync + 'static,
+    {
+        let future = ThreadBound::new(future, metadata);
+        // SAFETY: async-task requires that the runnable of a `!Send` future be used and
+        // dropped only on the thread that spawned it. `ThreadBound` keeps that promise for
+        // every use that touches the future (the invariant in `core`'s module docs): it
+        // polls it only on this thread (elsewhere it panics) and drops it only here
+        // (elsewhere it leaks it), so running or dropping the runnable elsewhere never
+        // touches the `!Send` state. The output is `Send`. The schedule closure is `Send +
+        // Sync`, and so are the wakers built on it. The future and output are `'static`.
+        unsafe {
+            async_task::Builder::new()
+                .metadata(metadata)
+                .propagate_panic(true)
+                .spawn_unchecked(move |_| future, schedule)
+        }
     }
 }
 

@@ -311,3 +311,27 @@ fn spawn_dedicated_output_arrives_in_a_runner() {
         assert_eq!(task.await, 2);
     });
 }
+
+/// As in production, a background task may call `spawn_dedicated` under the TestScheduler
+/// (where `spawn_foreground` would be refused), and a dropped dedicated task is cancelled.
+#[test]
+fn spawn_dedicated_from_a_background_task_under_the_test_scheduler() {
+    TestScheduler::many(50, |test| async move {
+        let executor = BackgroundExecutor::new(test.clone());
+        let inner = executor.clone();
+        let outer = executor.spawn(async move {
+            let dedicated = inner.spawn_dedicated(|| async {
+                let not_send = Rc::new(6);
+                yield_now().await;
+                *not_send * 7
+            });
+            dedicated.await
+        });
+        assert_eq!(outer.await, 42);
+        let cancelled = executor.spawn_dedicated(std::future::pending::<()>);
+        let id = cancelled.id();
+        drop(cancelled);
+        test.run_until_parked();
+        assert!(!test.is_live(id));
+    });
+}
