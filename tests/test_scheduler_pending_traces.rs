@@ -210,3 +210,39 @@ fn the_env_var_turns_it_on_in_the_runners() {
         assert!(off.contains("Set PENDING_TRACES=1"), "{off}");
     }
 }
+
+/// The traced wakers wake what they wrap and nothing else: a seed gives the same schedule
+/// with the flag on or off.
+#[test]
+fn pending_traces_leave_the_schedule_unchanged() {
+    let fingerprint = |config: TestSchedulerConfig| {
+        let test = Arc::new(TestScheduler::with_config(config));
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let inner = test.clone();
+                test.spawn(async move {
+                    for _ in 0..i % 4 {
+                        yield_now().await;
+                    }
+                    inner.timer(Duration::from_millis(i)).await;
+                    let nested = inner.spawn(async move { i * 2 });
+                    nested.await
+                })
+            })
+            .collect();
+        let sum = test.block(async move {
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await;
+            }
+            sum
+        });
+        assert_eq!(sum, 90);
+        test.fingerprint()
+    };
+    for seed in 0..20 {
+        let off = fingerprint(TestSchedulerConfig::new().seed(seed));
+        let on = fingerprint(TestSchedulerConfig::new().seed(seed).pending_traces(true));
+        assert_eq!(off, on, "seed {seed}");
+    }
+}
