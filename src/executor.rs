@@ -120,10 +120,10 @@ impl BackgroundExecutor {
     /// time the thread gets to it. A panic in the future reaches whoever awaits the `Task`.
     /// The call waits only for the thread to start.
     ///
-    /// Under the [`TestScheduler`](crate::TestScheduler) no thread is started: the future
-    /// runs as a foreground task of the test's scheduler (on the test's thread, like every
-    /// task there), so the seed decides its interleaving like any other task's. It may be
-    /// called from a background task there too, as in production.
+    /// Under the `TestScheduler` no thread is started: the future runs as a foreground task
+    /// of the test's scheduler (on the test's thread, like every task there), so the seed
+    /// decides its interleaving like any other task's. It may be called from a background
+    /// task there too, as in production.
     ///
     /// ```
     /// use std::rc::Rc;
