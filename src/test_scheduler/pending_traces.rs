@@ -109,7 +109,11 @@ fn clone_site(backtrace: &Backtrace) -> String {
             continue;
         }
         return match location {
-            Some(location) => alloc::format!("{location} (in {symbol})"),
+            Some(location) => {
+                // Relative to the package, as the report's other locations are.
+                let location = location.strip_prefix("./").unwrap_or(&location);
+                alloc::format!("{location} (in {symbol})")
+            }
             None => String::from(symbol),
         };
     }
