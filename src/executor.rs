@@ -8,6 +8,7 @@ use ::core::fmt;
 use ::core::future::Future;
 use ::core::marker::PhantomData;
 use ::core::ops::Deref;
+use ::core::panic::Location;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 
@@ -104,6 +105,220 @@ impl BackgroundExecutor {
         F::Output: Send + 'static,
     {
         self.scheduler.spawn_labeled(label, future)
+    }
+}
+
+impl BackgroundExecutor {
+    /// Runs the future `f` makes on an OS thread of its own, for work that is not `Send`
+    /// (it holds an `Rc`, a thread-local handle, a `!Send` client) or that must not share
+    /// the pool (a long-lived loop), and returns its `Task`, which may be awaited anywhere.
+    ///
+    /// `f` itself is `Send`: it crosses to the new thread, where it is called, and the future
+    /// it makes is polled and dropped there only, by a small local executor (a loop that
+    /// runs the task whenever it is woken). The thread ends when the future ends: finished,
+    /// or dropped because its `Task` was. Dropping the `Task` cancels the future the next
+    /// time the thread gets to it. A panic in the future reaches whoever awaits the `Task`.
+    /// The call waits only for the thread to start.
+    ///
+    /// Under the `TestScheduler` no thread is started: the future runs as a foreground task
+    /// of the test's scheduler (on the test's thread, like every task there), so the seed
+    /// decides its interleaving like any other task's. It may be called from a background
+    /// task there too, as in production.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{BackgroundExecutor, QueueScheduler};
+    ///
+    /// let executor = BackgroundExecutor::new(Arc::new(QueueScheduler::new()));
+    /// let here = std::thread::current().id();
+    /// let task = executor.spawn_dedicated(move || async move {
+    ///     let not_send = Rc::new(20); // held across the await below
+    ///     futures_lite::future::yield_now().await;
+    ///     (*not_send + 1, std::thread::current().id() != here)
+    /// });
+    /// assert_eq!(executor.block(task), (21, true));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the OS cannot start a thread.
+    #[track_caller]
+    pub fn spawn_dedicated<F, Fut>(&self, f: F) -> Task<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        #[cfg(feature = "test-scheduler")]
+        if self
+            .scheduler
+            .downcast_ref::<crate::TestScheduler>()
+            .is_some()
+        {
+            let future = async move { f().await };
+            return on_test_loop::spawn(&self.scheduler, future, Location::caller());
+        }
+        dedicated::spawn(&self.scheduler, f, Location::caller())
+    }
+}
+
+/// `spawn_dedicated` under the TestScheduler: a foreground task of the test's scheduler,
+/// spawned like `spawn_foreground` but from anywhere the test runs (a background task too,
+/// as production allows), bound to the thread that spawned it.
+#[cfg(feature = "test-scheduler")]
+mod on_test_loop {
+    use ::core::future::Future;
+    use ::core::panic::Location;
+    use alloc::sync::Arc;
+
+    use crate::core::thread_bound::ThreadBound;
+    use crate::core::{Runnable, Scheduler, Task, TaskMetadata, tracking};
+
+    pub(super) fn spawn<Fut>(
+        scheduler: &Arc<dyn Scheduler>,
+        future: Fut,
+        spawned_at: &'static Location<'static>,
+    ) -> Task<Fut::Output>
+    where
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let (id, watch) = tracking::register(&**scheduler);
+        let metadata = TaskMetadata::new(id, None, spawned_at).for_main_thread();
+        // Like every task's home, a `Weak`: queued work does not keep the scheduler alive,
+        // and once it is gone a wake drops the runnable, which cancels the task.
+        let home = Arc::downgrade(scheduler);
+        let schedule = move |runnable: Runnable| {
+            if let Some(scheduler) = home.upgrade() {
+                scheduler.schedule_foreground(runnable);
+            }
+        };
+        let (runnable, task) = match watch.track(future, id) {
+            Ok(tracked) => spawn_bound(tracked, metadata, schedule),
+            Err(future) => spawn_bound(future, metadata, schedule),
+        };
+        scheduler.schedule_foreground(runnable);
+        Task::spawned(task, watch)
+    }
+
+    fn spawn_bound<F, S>(
+        future: F,
+        metadata: TaskMetadata,
+        schedule: S,
+    ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+    where
+        F: Future + 'static,
+        F::Output: Send + 'static,
+        S: Fn(Runnable) + Send + Sync + 'static,
+    {
+        let future = ThreadBound::new(future, metadata);
+        // SAFETY: async-task requires that the runnable of a `!Send` future be used and
+        // dropped only on the thread that spawned it. `ThreadBound` keeps that promise for
+        // every use that touches the future (the invariant in `core`'s module docs): it
+        // polls it only on this thread (elsewhere it panics) and drops it only here
+        // (elsewhere it leaks it), so running or dropping the runnable elsewhere never
+        // touches the `!Send` state. The output is `Send`. The schedule closure is `Send +
+        // Sync`, and so are the wakers built on it. The future and output are `'static`.
+        unsafe {
+            async_task::Builder::new()
+                .metadata(metadata)
+                .propagate_panic(true)
+                .spawn_unchecked(move |_| future, schedule)
+        }
+    }
+}
+
+/// `spawn_dedicated` off the TestScheduler: one OS thread per task, running a local loop.
+mod dedicated {
+    use ::core::cell::Cell;
+    use ::core::future::Future;
+    use ::core::panic::Location;
+    use alloc::rc::Rc;
+    use alloc::sync::Arc;
+    use std::sync::mpsc;
+
+    use crate::core::{Runnable, Scheduler, Task, TaskMetadata};
+
+    /// What dedicated threads are called.
+    pub(super) const THREAD_NAME: &str = "unified-scheduler-dedicated";
+
+    #[track_caller]
+    pub(super) fn spawn<F, Fut>(
+        scheduler: &Arc<dyn Scheduler>,
+        f: F,
+        spawned_at: &'static Location<'static>,
+    ) -> Task<Fut::Output>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let (id, watch) = crate::core::tracking::register(&**scheduler);
+        let metadata = TaskMetadata::new(id, None, spawned_at);
+        let (handle, handed) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(alloc::string::String::from(THREAD_NAME))
+            .spawn(move || run(f, metadata, handle))
+            .unwrap_or_else(|error| {
+                panic!("spawn_dedicated at {spawned_at}: cannot start a thread: {error}")
+            });
+        let task = handed
+            .recv()
+            .expect("a dedicated thread hands back its task before it runs anything");
+        Task::spawned(task, watch)
+    }
+
+    /// Sets its flag when dropped: the future ended (finished, or dropped unfinished).
+    struct Ended(Rc<Cell<bool>>);
+
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    /// The thread: spawns the task here (so its `!Send` future never leaves this thread),
+    /// hands its `Task` back, and runs it whenever it is woken, until the future has ended.
+    fn run<F, Fut>(
+        f: F,
+        metadata: TaskMetadata,
+        handle: mpsc::SyncSender<async_task::Task<Fut::Output, TaskMetadata>>,
+    ) where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let ended = Rc::new(Cell::new(false));
+        let guard = Ended(ended.clone());
+        // `f` runs at the first poll, so a panic in it reaches the awaiter too; an unpolled
+        // future dropped (the `Task` was) still drops the guard.
+        let future = async move {
+            let _guard = guard;
+            f().await
+        };
+        let (queue, woken) = mpsc::channel::<Runnable>();
+        let schedule = move |runnable: Runnable| {
+            // Fails only once this loop is gone, which it is only after the future ended:
+            // the runnable has nothing left to run.
+            let _ = queue.send(runnable);
+        };
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(metadata)
+            .propagate_panic(true)
+            .spawn_local(move |_| future, schedule);
+        if handle.send(task).is_err() {
+            return; // the caller is gone (it cannot be: it waits for this)
+        }
+        runnable.run();
+        while !ended.get() {
+            match woken.recv() {
+                Ok(runnable) => {
+                    runnable.run();
+                }
+                Err(_) => break,
+            }
+        }
     }
 }
 

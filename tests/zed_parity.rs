@@ -1,10 +1,12 @@
 //! The guarantees of Zed's own `crates/scheduler` tests, written again for our API (each
-//! test names the Zed test whose guarantee it checks). Those that need executor sessions,
-//! priorities or `spawn_dedicated` come with them.
+//! test names the Zed test whose guarantee it checks). Those that need executor sessions
+//! or priorities come with them.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -239,4 +241,97 @@ fn a_waker_dropped_on_a_real_thread_changes_nothing() {
     test.run_until_parked();
     assert!(!task.is_finished());
     assert_eq!(test.pending_task_counts().background, 0);
+}
+
+/// One seed's run of a dedicated task racing two background tasks: the log of their
+/// steps, the dedicated task's output and the thread it ran on, and the fingerprint.
+fn dedicated_run(seed: u64) -> (Vec<String>, u32, std::thread::ThreadId, u64) {
+    let test = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().seed(seed),
+    ));
+    let executor = BackgroundExecutor::new(test.clone());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    for name in ["a", "b"] {
+        let log = log.clone();
+        executor
+            .spawn(async move {
+                for i in 0..3 {
+                    log.lock().unwrap().push(format!("{name}-{i}"));
+                    yield_now().await;
+                }
+            })
+            .detach();
+    }
+    let dedicated_log = log.clone();
+    let dedicated = executor.spawn_dedicated(move || async move {
+        let steps = Rc::new(Cell::new(0)); // !Send, held across the awaits
+        for i in 0..3 {
+            dedicated_log.lock().unwrap().push(format!("dedicated-{i}"));
+            steps.set(steps.get() + 1);
+            yield_now().await;
+        }
+        (steps.get(), std::thread::current().id())
+    });
+    let (steps, thread) = test.block(dedicated);
+    test.run_until_parked();
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    (log, steps, thread, test.fingerprint())
+}
+
+/// `spawn_dedicated` under the TestScheduler runs on the test's thread, scheduled by the
+/// seed: each of 50 seeds gives one interleaving however often it runs, and the seeds give
+/// several.
+#[test]
+fn spawn_dedicated_under_the_test_scheduler_is_deterministic_per_seed() {
+    let mut interleavings = BTreeSet::new();
+    for seed in 0..50 {
+        let first = dedicated_run(seed);
+        let again = dedicated_run(seed);
+        assert_eq!(first.0, again.0, "seed {seed}");
+        assert_eq!(first.3, again.3, "seed {seed}");
+        assert_eq!(first.1, 3, "seed {seed}");
+        assert_eq!(first.2, std::thread::current().id(), "seed {seed}");
+        assert_eq!(first.0.len(), 9, "seed {seed}: {:?}", first.0);
+        interleavings.insert(first.0);
+    }
+    assert!(interleavings.len() > 1, "{interleavings:?}");
+}
+
+/// The same in a runner, through `TestScheduler::many`: the output arrives on every seed.
+#[test]
+fn spawn_dedicated_output_arrives_in_a_runner() {
+    TestScheduler::many(50, |test| async move {
+        let executor = BackgroundExecutor::new(test.clone());
+        let inner = executor.clone();
+        let task = executor.spawn_dedicated(move || async move {
+            let shared = Rc::new(1);
+            inner.timer(Duration::from_secs(5)).await; // virtual
+            *shared + 1
+        });
+        assert_eq!(task.await, 2);
+    });
+}
+
+/// As in production, a background task may call `spawn_dedicated` under the TestScheduler
+/// (where `spawn_foreground` would be refused), and a dropped dedicated task is cancelled.
+#[test]
+fn spawn_dedicated_from_a_background_task_under_the_test_scheduler() {
+    TestScheduler::many(50, |test| async move {
+        let executor = BackgroundExecutor::new(test.clone());
+        let inner = executor.clone();
+        let outer = executor.spawn(async move {
+            let dedicated = inner.spawn_dedicated(|| async {
+                let not_send = Rc::new(6);
+                yield_now().await;
+                *not_send * 7
+            });
+            dedicated.await
+        });
+        assert_eq!(outer.await, 42);
+        let cancelled = executor.spawn_dedicated(std::future::pending::<()>);
+        let id = cancelled.id();
+        drop(cancelled);
+        test.run_until_parked();
+        assert!(!test.is_live(id));
+    });
 }

@@ -68,6 +68,12 @@ pub struct TestSchedulerConfig {
     /// seed reported is the lowest, whatever the number of threads. Default 1, or the env var
     /// `JOBS` (with `std`).
     pub jobs: usize,
+    /// Note where every clone of a task's waker is made (a backtrace per clone, so slow),
+    /// and list, in the report of a test stuck with nothing to run, where the live clones
+    /// of each pending task's waker were made: what the task waits on. Default `false`, or
+    /// `true` when the env var `PENDING_TRACES` is set to anything but `0` (the runners only,
+    /// with `std`; without `std` it does nothing).
+    pub pending_traces: bool,
 }
 
 impl Default for TestSchedulerConfig {
@@ -99,6 +105,7 @@ impl TestSchedulerConfig {
             record_schedule: false,
             park_time_limit: Some(Duration::from_secs(15)),
             jobs: 1,
+            pending_traces: false,
         }
     }
 
@@ -294,6 +301,35 @@ impl TestSchedulerConfig {
     #[must_use]
     pub fn record_schedule(mut self, record: bool) -> Self {
         self.record_schedule = record;
+        self
+    }
+
+    /// Note where each task's waker clones are made, for the stuck report (see the field).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::task::{Poll, Waker};
+    /// use unified_scheduler::{Scheduler, TestScheduler, TestSchedulerConfig};
+    ///
+    /// let test = Arc::new(TestScheduler::with_config(
+    ///     TestSchedulerConfig::new().pending_traces(true),
+    /// ));
+    /// let scheduler: Arc<dyn Scheduler> = test.clone();
+    /// // A task that keeps its waker and never wakes it.
+    /// let kept: Arc<std::sync::Mutex<Option<Waker>>> = Arc::default();
+    /// let slot = kept.clone();
+    /// let task = scheduler.spawn(std::future::poll_fn(move |cx| {
+    ///     *slot.lock().unwrap() = Some(cx.waker().clone());
+    ///     Poll::<()>::Pending
+    /// }));
+    /// let stuck = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scheduler.block(task)));
+    /// let report = stuck.unwrap_err().downcast::<String>().unwrap();
+    /// assert!(report.contains("its waker was cloned at"), "{report}");
+    /// # test.clear();
+    /// ```
+    #[must_use]
+    pub fn pending_traces(mut self, capture: bool) -> Self {
+        self.pending_traces = capture;
         self
     }
 

@@ -21,6 +21,8 @@ mod hints;
 #[cfg(feature = "std")]
 mod parallel;
 #[cfg(feature = "std")]
+mod pending_traces;
+#[cfg(feature = "std")]
 mod replay;
 mod report;
 mod rng;
@@ -119,6 +121,9 @@ pub struct TestScheduler {
     /// Wakes from other OS threads, reported on the test's thread.
     #[cfg(feature = "std")]
     foreign: Arc<threads::ForeignWakes>,
+    /// Where the tasks' live waker clones were made, with `pending_traces` on.
+    #[cfg(feature = "std")]
+    pending_traces: Option<Arc<pending_traces::PendingTraces>>,
 }
 
 impl Default for TestScheduler {
@@ -160,9 +165,22 @@ impl TestScheduler {
             config.seed,
             config.allow_parking,
         ));
+        #[cfg(feature = "std")]
+        let pending_traces = config
+            .pending_traces
+            .then(|| Arc::new(pending_traces::PendingTraces::default()));
+        #[cfg(feature = "std")]
+        let tracker = match &pending_traces {
+            Some(traces) => {
+                Tracker::with_waker_hook(Arc::new(pending_traces::Hook(traces.clone())))
+            }
+            None => Tracker::new(),
+        };
+        #[cfg(not(feature = "std"))]
+        let tracker = Tracker::new();
         Self {
             state: Mutex::new(State::new(config)),
-            tracker: Tracker::new(),
+            tracker,
             running_background: AtomicBool::new(false),
             #[cfg(feature = "std")]
             pending_end: ::core::sync::atomic::AtomicU64::new(0),
@@ -177,6 +195,8 @@ impl TestScheduler {
             owner: threads::Owner::current(),
             #[cfg(feature = "std")]
             foreign,
+            #[cfg(feature = "std")]
+            pending_traces,
         }
     }
 

@@ -8,6 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::TestScheduler;
 use super::state::State;
 use super::tasks::LiveTask;
 use crate::core::TaskId;
@@ -80,6 +81,28 @@ impl Drop for Blocked<'_> {
         if let Some(counter) = self.depth_counter {
             counter.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl TestScheduler {
+    /// The stuck report, and (with `std`) where the live tasks' wakers were cloned if
+    /// `pending_traces` is on, or how to turn it on if not.
+    pub(super) fn stuck_report(&self, state: &State, blocked: &Blocked<'_>) -> String {
+        #[cfg_attr(not(feature = "std"), allow(unused_mut))]
+        let mut report = stuck_report(state, blocked);
+        #[cfg(feature = "std")]
+        {
+            let live: Vec<LiveTask> = state.tasks.live().collect();
+            match &self.pending_traces {
+                Some(traces) => traces.describe(&live, &mut report),
+                None if !live.is_empty() => report.push_str(
+                    "\nSet PENDING_TRACES=1 (or `TestSchedulerConfig::pending_traces(true)`) to \
+                     see where each pending task's waker was cloned.",
+                ),
+                None => {}
+            }
+        }
+        report
     }
 }
 

@@ -246,6 +246,9 @@ impl TestSchedulerConfig {
         if std::env::var("SCHEDULE").is_ok_and(|v| v != "0" && !v.is_empty()) {
             self.record_schedule = true;
         }
+        if std::env::var("PENDING_TRACES").is_ok_and(|v| v != "0" && !v.is_empty()) {
+            self.pending_traces = true;
+        }
         if let Some(jobs) = env_u64("JOBS") {
             self.jobs = usize::try_from(jobs).unwrap_or(usize::MAX);
         }

@@ -8,7 +8,7 @@ use ::core::time::Duration;
 use alloc::sync::Arc;
 
 use super::TestScheduler;
-use super::report::{Blocked, stuck_report};
+use super::report::Blocked;
 use crate::core::Unparker;
 
 /// What a blocking loop waits for: a flag set by the blocked future's waker (or the
@@ -179,7 +179,7 @@ impl TestScheduler {
                 state.parked.retain(|(thread, _)| *thread != me);
                 if !unparked && !woken.is_set() {
                     if limited && !state.has_runnable() {
-                        let report = stuck_report(&state, blocked);
+                        let report = self.stuck_report(&state, blocked);
                         drop(state);
                         panic!(
                             "{report}\nParking is allowed, but no wake came from another thread \
@@ -199,7 +199,7 @@ impl TestScheduler {
                 state.elapsed = state.elapsed.max(deadline);
                 return false;
             }
-            let report = stuck_report(&state, blocked);
+            let report = self.stuck_report(&state, blocked);
             drop(state);
             panic!("{report}");
         }

@@ -48,6 +48,18 @@ pub(crate) struct EndLog {
     events: Mutex<Vec<TaskEvent>>,
     /// Whether `events` may hold something: lets the scheduler skip the lock when not.
     pending: AtomicBool,
+    /// Wraps the waker each tracked task is polled with (the TestScheduler's
+    /// `pending_traces`); `None`, the default, costs a poll one branch.
+    #[cfg(feature = "std")]
+    waker_hook: Option<Arc<dyn WakerHook>>,
+}
+
+/// Gives a tracked task's poll a waker of its own in place of the scheduler's: the
+/// TestScheduler's `pending_traces` uses it to note where the task's waker is cloned.
+#[cfg(feature = "std")]
+pub(crate) trait WakerHook: Send + Sync {
+    /// The waker task `task` is polled with, wrapping `waker`.
+    fn wrap(&self, task: TaskId, waker: &::core::task::Waker) -> ::core::task::Waker;
 }
 
 impl EndLog {
@@ -87,6 +99,18 @@ impl Tracker {
         Self {
             ids: IdCounter::new(),
             log: Arc::new(EndLog::default()),
+        }
+    }
+
+    /// A tracker whose tasks are polled with the wakers `hook` makes.
+    #[cfg(feature = "std")]
+    pub(crate) fn with_waker_hook(hook: Arc<dyn WakerHook>) -> Self {
+        Self {
+            ids: IdCounter::new(),
+            log: Arc::new(EndLog {
+                waker_hook: Some(hook),
+                ..EndLog::default()
+            }),
         }
     }
 
@@ -360,14 +384,20 @@ impl<F: Future> Future for Tracked<F> {
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         let guard = &mut this.guard;
         #[cfg(feature = "std")]
-        let poll =
-            match std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| future.poll(cx))) {
-                Ok(poll) => poll,
-                Err(panic) => {
-                    guard.set_end(TaskEnd::Panicked);
-                    std::panic::resume_unwind(panic)
-                }
-            };
+        let hook = guard.log.waker_hook.as_deref();
+        #[cfg(feature = "std")]
+        let id = guard.id();
+        #[cfg(feature = "std")]
+        let poll = match std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| match hook {
+            None => future.poll(cx),
+            Some(hook) => future.poll(&mut Context::from_waker(&hook.wrap(id, cx.waker()))),
+        })) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                guard.set_end(TaskEnd::Panicked);
+                std::panic::resume_unwind(panic)
+            }
+        };
         #[cfg(not(feature = "std"))]
         let poll = future.poll(cx);
         if poll.is_ready() {
