@@ -159,7 +159,8 @@ pub use crate::cloud::{
 #[cfg(us_cloudflare)]
 pub use crate::cloudflare::{CloudflareExecutionContext, WorkersScheduler};
 pub use crate::core::{
-    Driven, Elapsed, FallibleTask, ForegroundSafe, Instant, Interval, Park, Runnable, Scheduler,
+    Driven, Elapsed, FallibleTask, ForegroundSafe, Instant, Interval, Park, Priority, Runnable,
+    Scheduler,
     SchedulerExt, Task, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake, YieldNow,
     yield_now,
 };

@@ -253,6 +253,69 @@ pub struct TaskMetadata {
     pub spawned_at: &'static Location<'static>,
     /// Whether it must run on the main thread.
     pub foreground: bool,
+    /// How urgent it is ([`Priority::Medium`] unless spawned with
+    /// [`spawn_with_priority`](crate::Scheduler#method.spawn_with_priority)): every backend
+    /// reads it to order its queues.
+    pub priority: Priority,
+    /// The `TestScheduler` session (foreground executor) a foreground task belongs to;
+    /// 0 is the main session. Fits in the padding after `foreground`: the metadata stays
+    /// 24 bytes.
+    pub(crate) session: u16,
+}
+
+/// How urgent a task is, carried in its [`TaskMetadata`] so that every backend sees it:
+/// the `TestScheduler` picks higher ones more often (by weight: a low task spawned first
+/// still usually runs after a high one, but not always), the Linux pool runs higher ones
+/// first without starving lower ones, Windows maps it to `TP_CALLBACK_PRIORITY`, GCD to a
+/// QoS class. A label names a group of tasks; a priority orders them.
+///
+/// ```
+/// use unified_scheduler::Priority;
+///
+/// assert_eq!(Priority::default(), Priority::Medium);
+/// assert!(Priority::Realtime > Priority::High && Priority::High > Priority::Low);
+/// ```
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Work nobody waits for (indexing, prefetching, cleanup).
+    Low,
+    /// The default.
+    #[default]
+    Medium,
+    /// Work a user waits for.
+    High,
+    /// Latency-critical work (audio): the highest class every backend has.
+    Realtime,
+}
+
+impl Priority {
+    /// The `TestScheduler`'s weight for a task of this priority when it picks the next
+    /// runnable: the chance a task is picked is its weight over the sum of the weights of
+    /// all runnable tasks.
+    ///
+    /// ```
+    /// use unified_scheduler::Priority;
+    /// assert!(Priority::High.weight() > Priority::Medium.weight());
+    /// ```
+    pub const fn weight(self) -> usize {
+        match self {
+            Priority::Low => 1,
+            Priority::Medium => 3,
+            Priority::High => 9,
+            Priority::Realtime => 27,
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Realtime => "realtime",
+        })
+    }
 }
 
 impl TaskMetadata {
@@ -290,7 +353,28 @@ impl TaskMetadata {
             label,
             spawned_at,
             foreground: false,
+            priority: Priority::Medium,
+            session: 0,
         }
+    }
+
+    /// The same metadata with `priority`.
+    ///
+    /// ```
+    /// use unified_scheduler::{Priority, TaskId, TaskMetadata};
+    ///
+    /// let meta = TaskMetadata::here(TaskId::from_raw(4).unwrap(), None);
+    /// assert_eq!(meta.priority, Priority::Medium);
+    /// assert_eq!(meta.with_priority(Priority::High).priority, Priority::High);
+    /// ```
+    #[must_use]
+    pub const fn with_priority(self, priority: Priority) -> Self {
+        Self { priority, ..self }
+    }
+
+    /// The same metadata in a `TestScheduler` session.
+    pub(crate) const fn in_session(self, session: u16) -> Self {
+        Self { session, ..self }
     }
 
     /// The same metadata for a task that must run on the main thread.

@@ -35,7 +35,7 @@ mod yield_now;
 
 pub use ext::SchedulerExt;
 pub use interval::Interval;
-pub use metadata::{TaskId, TaskLabel, TaskMetadata};
+pub use metadata::{Priority, TaskId, TaskLabel, TaskMetadata};
 pub use scheduler::{Driven, Park, Runnable, Scheduler};
 pub use spawn::ForegroundSafe;
 pub use task::{FallibleTask, Task};

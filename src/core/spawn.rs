@@ -14,7 +14,7 @@ use alloc::sync::Arc;
 
 use async_task::{ScheduleInfo, WithInfo};
 
-use super::metadata::{TaskLabel, TaskMetadata};
+use super::metadata::{Priority, TaskLabel, TaskMetadata};
 use super::scheduler::{Runnable, Scheduler};
 use super::task::Task;
 use super::task_queue::{Home, Wake, send_to};
@@ -53,7 +53,7 @@ impl<T: ?Sized + Send> ForegroundSafe for T {}
 
 /// Where a fresh runnable goes first.
 #[derive(Clone, Copy)]
-enum FirstRun {
+pub(crate) enum FirstRun {
     Now,
     After(Duration),
 }
@@ -75,7 +75,7 @@ impl dyn Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_background(self, future, None, FirstRun::Now, Location::caller())
+        spawn_background(self, future, None, Priority::Medium, FirstRun::Now, Location::caller())
     }
 
     /// Spawns a `Send` future with a label; every wake goes through
@@ -96,7 +96,34 @@ impl dyn Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_background(self, future, Some(label), FirstRun::Now, Location::caller())
+        spawn_background(
+            self,
+            future,
+            Some(label),
+            Priority::Medium,
+            FirstRun::Now,
+            Location::caller(),
+        )
+    }
+
+    /// Spawns a `Send` future with a [`Priority`], which every backend reads from the task's
+    /// metadata to order its queues (see [`Priority`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Priority, QueueScheduler, Scheduler};
+    ///
+    /// let scheduler: Arc<dyn Scheduler> = Arc::new(QueueScheduler::new());
+    /// let task = scheduler.spawn_with_priority(Priority::High, async { 8 });
+    /// assert_eq!(scheduler.block(task), 8);
+    /// ```
+    #[track_caller]
+    pub fn spawn_with_priority<F>(self: &Arc<Self>, priority: Priority, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_background(self, future, None, priority, FirstRun::Now, Location::caller())
     }
 
     /// Spawns a future, which need not be `Send`, onto the main thread.
@@ -158,6 +185,7 @@ impl dyn Scheduler {
             self,
             async {},
             None,
+            Priority::Medium,
             FirstRun::After(duration),
             Location::caller(),
         )
@@ -210,10 +238,11 @@ fn builder(metadata: TaskMetadata) -> async_task::Builder<TaskMetadata> {
     builder
 }
 
-fn spawn_background<F>(
+pub(crate) fn spawn_background<F>(
     scheduler: &Arc<dyn Scheduler>,
     future: F,
     label: Option<TaskLabel>,
+    priority: Priority,
     first: FirstRun,
     spawned_at: &'static Location<'static>,
 ) -> Task<F::Output>
@@ -222,7 +251,7 @@ where
     F::Output: Send + 'static,
 {
     let (id, watch) = tracking::register(&**scheduler);
-    let metadata = TaskMetadata::new(id, label, spawned_at);
+    let metadata = TaskMetadata::new(id, label, spawned_at).with_priority(priority);
     // Only the home is captured (the label is in the metadata): a smaller task.
     let home = Home::of(scheduler);
     let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {

@@ -583,7 +583,10 @@ impl fmt::Debug for TestScheduler {
             .field("seed", &state.config.seed)
             .field("elapsed", &state.elapsed)
             .field("ready", &state.ready.len())
-            .field("foreground", &state.foreground.len())
+            .field(
+                "foreground",
+                &state.sessions.iter().map(|queue| queue.len()).sum::<usize>(),
+            )
             .field("deprioritized", &state.deprioritized.len())
             .field("timers", &state.timers.len())
             .field("steps", &state.trace.steps())

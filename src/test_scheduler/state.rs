@@ -12,7 +12,7 @@ use super::schedule_log::ScheduleLog;
 use super::tasks::{LiveTask, TaskTable};
 use super::trace::Trace;
 use crate::core::tracking::{TaskEnd, TaskEvent};
-use crate::core::{Runnable, TaskId, TaskLabel};
+use crate::core::{Priority, Runnable, TaskId, TaskLabel};
 use crate::timer_heap::TimerHeap;
 
 pub(super) struct State {
@@ -20,10 +20,21 @@ pub(super) struct State {
     pub(super) rng: SeededRng,
     /// Virtual time since the scheduler was made.
     pub(super) elapsed: Duration,
-    /// Background runnables; with `randomize_order` off, every runnable, in FIFO order.
+    /// Background runnables of [`Priority::Medium`] (the default); with `randomize_order`
+    /// off, every runnable, in FIFO order.
     pub(super) ready: VecDeque<Runnable>,
-    /// Main-thread runnables, FIFO among themselves (used with `randomize_order` on).
-    pub(super) foreground: VecDeque<Runnable>,
+    /// Background runnables of the other priorities (`randomize_order` on): `Low`, `High`,
+    /// `Realtime`. Empty unless a task was spawned with a priority, so the default pick
+    /// never looks at them.
+    pub(super) prioritized: [VecDeque<Runnable>; 3],
+    /// Main-thread runnables by session (foreground executor), FIFO within each (used with
+    /// `randomize_order` on); session 0 is the main one, `spawn_foreground`'s.
+    pub(super) sessions: Vec<VecDeque<Runnable>>,
+    /// Sessions blocked in `ForegroundExecutor::block`, innermost last: their own tasks
+    /// wait until the block returns (Zed's re-entrancy guard).
+    pub(super) blocked_sessions: Vec<u16>,
+    /// The session the next `TestScheduler::foreground()` gets.
+    pub(super) next_session: u16,
     /// Runnables whose label was deprioritized when they were scheduled.
     pub(super) deprioritized: VecDeque<Runnable>,
     pub(super) deprioritized_labels: Vec<TaskLabel>,
@@ -63,7 +74,10 @@ impl State {
             config,
             elapsed: Duration::ZERO,
             ready: VecDeque::new(),
-            foreground: VecDeque::new(),
+            prioritized: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
+            sessions: Vec::new(),
+            blocked_sessions: Vec::new(),
+            next_session: 1,
             deprioritized: VecDeque::new(),
             deprioritized_labels: Vec::new(),
             timers: TimerHeap::new(),
@@ -82,9 +96,13 @@ impl State {
         }
     }
 
-    /// Whether a runnable waits in a queue (due timers aside).
+    /// Whether a runnable that `pick` may take waits in a queue (due timers aside; a
+    /// blocked session's tasks do not count).
     pub(super) fn has_runnable(&self) -> bool {
-        !self.ready.is_empty() || !self.foreground.is_empty() || !self.deprioritized.is_empty()
+        !self.ready.is_empty()
+            || self.prioritized.iter().any(|queue| !queue.is_empty())
+            || self.open_sessions() > 0
+            || !self.deprioritized.is_empty()
     }
 
     /// The next runnable, by the rules on `TestScheduler::tick`.
@@ -95,33 +113,98 @@ impl State {
             return Some(timer);
         }
         if !self.config.randomize_order {
+            let blocked = &self.blocked_sessions;
             let index = if background_only {
                 self.ready.iter().position(|r| !r.metadata().foreground)
-            } else if self.ready.is_empty() {
-                None
+            } else if blocked.is_empty() {
+                (!self.ready.is_empty()).then_some(0)
             } else {
-                Some(0)
+                let in_blocked = |m: &crate::core::TaskMetadata| {
+                    m.foreground && blocked.contains(&m.session)
+                };
+                self.ready.iter().position(|r| !in_blocked(r.metadata()))
             };
             return match index {
                 Some(index) => self.ready.remove(index),
                 None => self.deprioritized.pop_front(),
             };
         }
-        let foreground = usize::from(!background_only && !self.foreground.is_empty());
-        let candidates = self.ready.len() + foreground;
-        if candidates > 0 {
-            let choice = self.rng.below(candidates);
-            return if choice < self.ready.len() {
-                self.ready.swap_remove_back(choice)
-            } else {
-                self.foreground.pop_front()
-            };
+        let heads = if background_only {
+            0
+        } else {
+            self.open_sessions()
+        };
+        if self.prioritized.iter().all(VecDeque::is_empty) {
+            // Every task at the default priority: one uniform draw, as before priorities
+            // existed, so old seeds replay bit for bit.
+            let candidates = self.ready.len() + heads;
+            if candidates > 0 {
+                let choice = self.rng.below(candidates);
+                return if choice < self.ready.len() {
+                    self.ready.swap_remove_back(choice)
+                } else {
+                    self.pop_session(choice - self.ready.len())
+                };
+            }
+        } else {
+            return self.pick_weighted(heads);
         }
         if self.deprioritized.is_empty() {
             return None;
         }
         let choice = self.rng.below(self.deprioritized.len());
         self.deprioritized.swap_remove_back(choice)
+    }
+
+    /// One draw over every runnable, each weighted by its priority (foreground heads count
+    /// as `Medium`).
+    fn pick_weighted(&mut self, heads: usize) -> Option<Runnable> {
+        let medium = self.ready.len() + heads;
+        let classes = [
+            (Priority::Low, self.prioritized[0].len()),
+            (Priority::Medium, medium),
+            (Priority::High, self.prioritized[1].len()),
+            (Priority::Realtime, self.prioritized[2].len()),
+        ];
+        let total: usize = classes.iter().map(|(p, n)| p.weight() * n).sum();
+        let mut choice = self.rng.below(total);
+        for (priority, count) in classes {
+            let span = priority.weight() * count;
+            if choice >= span {
+                choice -= span;
+                continue;
+            }
+            let index = choice / priority.weight();
+            return match priority {
+                Priority::Medium if index < self.ready.len() => self.ready.swap_remove_back(index),
+                Priority::Medium => self.pop_session(index - self.ready.len()),
+                other => self.prioritized[prioritized_slot(other)].swap_remove_back(index),
+            };
+        }
+        unreachable!("the draw is below the total weight")
+    }
+
+    /// How many sessions have a task to run and are not blocked.
+    fn open_sessions(&self) -> usize {
+        self.sessions
+            .iter()
+            .enumerate()
+            .filter(|(session, queue)| !queue.is_empty() && !self.is_blocked(*session))
+            .count()
+    }
+
+    fn is_blocked(&self, session: usize) -> bool {
+        self.blocked_sessions
+            .iter()
+            .any(|&blocked| usize::from(blocked) == session)
+    }
+
+    /// Takes the head of the `nth` open session.
+    fn pop_session(&mut self, nth: usize) -> Option<Runnable> {
+        let session = (0..self.sessions.len())
+            .filter(|&session| !self.sessions[session].is_empty() && !self.is_blocked(session))
+            .nth(nth)?;
+        self.sessions[session].pop_front()
     }
 
     /// The deadline of the next timer that can still fire: a timer whose `Task` was dropped
@@ -144,10 +227,19 @@ impl State {
     }
 
     pub(super) fn push_ready(&mut self, runnable: Runnable) {
-        if runnable.metadata().foreground && self.config.randomize_order {
-            self.foreground.push_back(runnable);
-        } else {
+        let meta = runnable.metadata();
+        if !self.config.randomize_order {
             self.ready.push_back(runnable);
+        } else if meta.foreground {
+            let session = usize::from(meta.session);
+            if self.sessions.len() <= session {
+                self.sessions.resize_with(session + 1, VecDeque::new);
+            }
+            self.sessions[session].push_back(runnable);
+        } else if meta.priority == Priority::Medium {
+            self.ready.push_back(runnable);
+        } else {
+            self.prioritized[prioritized_slot(meta.priority)].push_back(runnable);
         }
     }
 
@@ -191,7 +283,12 @@ impl State {
     /// Every queued runnable and timer, for `clear`.
     pub(super) fn take_all(&mut self) -> Vec<Runnable> {
         let mut all: Vec<Runnable> = self.ready.drain(..).collect();
-        all.extend(self.foreground.drain(..));
+        for queue in &mut self.prioritized {
+            all.extend(queue.drain(..));
+        }
+        for queue in &mut self.sessions {
+            all.extend(queue.drain(..));
+        }
         all.extend(self.deprioritized.drain(..));
         all.extend(self.timers.drain());
         all.append(&mut self.discarded);
@@ -206,4 +303,14 @@ pub(super) enum Pick {
     Any,
     /// Background runnables only (`tick_background_only`).
     BackgroundOnly,
+}
+
+/// Where a priority other than `Medium` waits in `State::prioritized`.
+fn prioritized_slot(priority: Priority) -> usize {
+    match priority {
+        Priority::Low => 0,
+        Priority::High => 1,
+        Priority::Realtime => 2,
+        Priority::Medium => unreachable!("medium tasks wait in `ready`"),
+    }
 }

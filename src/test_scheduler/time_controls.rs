@@ -150,9 +150,11 @@ impl TestScheduler {
             .iter()
             .filter(|runnable| runnable.metadata().foreground)
             .count();
+        let prioritized: usize = state.prioritized.iter().map(|queue| queue.len()).sum();
+        let in_sessions: usize = state.sessions.iter().map(|queue| queue.len()).sum();
         PendingTaskCounts {
-            background: state.ready.len() - foreground_in_ready,
-            foreground: state.foreground.len() + foreground_in_ready,
+            background: state.ready.len() - foreground_in_ready + prioritized,
+            foreground: in_sessions + foreground_in_ready,
             deprioritized: state.deprioritized.len(),
             timers: state.timers.len(),
         }
