@@ -12,7 +12,7 @@ use ::core::panic::Location;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 
-use crate::core::{Scheduler, Task, TaskLabel};
+use crate::core::{Priority, Scheduler, Task, TaskLabel};
 
 /// Spawns `Send` work onto a scheduler's background threads.
 ///
@@ -56,6 +56,9 @@ pub struct BackgroundExecutor {
 #[derive(Clone)]
 pub struct ForegroundExecutor {
     scheduler: Arc<dyn Scheduler>,
+    /// Its `TestScheduler` session: 0 (the main one) unless made by
+    /// `TestScheduler::foreground()`.
+    session: u16,
     not_send: PhantomData<Rc<()>>,
 }
 
@@ -105,6 +108,24 @@ impl BackgroundExecutor {
         F::Output: Send + 'static,
     {
         self.scheduler.spawn_labeled(label, future)
+    }
+
+    /// Spawns a `Send` future with a [`Priority`] (see `dyn Scheduler::spawn_with_priority`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{BackgroundExecutor, Priority, QueueScheduler};
+    /// let executor = BackgroundExecutor::new(Arc::new(QueueScheduler::new()));
+    /// let task = executor.spawn_with_priority(Priority::High, async { 9 });
+    /// assert_eq!(executor.block(task), 9);
+    /// ```
+    #[track_caller]
+    pub fn spawn_with_priority<F>(&self, priority: Priority, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.scheduler.spawn_with_priority(priority, future)
     }
 }
 
@@ -338,6 +359,12 @@ impl ForegroundExecutor {
     /// ```
     #[track_caller]
     pub fn new(scheduler: Arc<dyn Scheduler>) -> Self {
+        Self::in_session(scheduler, 0)
+    }
+
+    /// An executor of a `TestScheduler` session of its own (`TestScheduler::foreground`).
+    #[track_caller]
+    pub(crate) fn in_session(scheduler: Arc<dyn Scheduler>, session: u16) -> Self {
         assert!(
             scheduler.is_main_thread(),
             "ForegroundExecutor::new called off the scheduler's main thread (or inside one of \
@@ -345,6 +372,7 @@ impl ForegroundExecutor {
         );
         Self {
             scheduler,
+            session,
             not_send: PhantomData,
         }
     }
@@ -368,7 +396,64 @@ impl ForegroundExecutor {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.scheduler.spawn_foreground(future)
+        crate::core::spawn::spawn_foreground_in_session(
+            &self.scheduler,
+            future,
+            self.session,
+            Location::caller(),
+        )
+    }
+
+    /// Runs `future` to completion on this thread, as `dyn Scheduler::block` does. Under
+    /// the `TestScheduler`, an executor from
+    /// [`TestScheduler::foreground`](crate::TestScheduler::foreground) is a session of its
+    /// own, and while it blocks its own foreground tasks wait (Zed's re-entrancy guard:
+    /// on a real main thread they could not run either); other sessions' tasks and
+    /// background tasks go on.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use unified_scheduler::{ForegroundExecutor, QueueScheduler};
+    /// let executor = ForegroundExecutor::new(Arc::new(QueueScheduler::new()));
+    /// assert_eq!(executor.block(async { 5 }), 5);
+    /// ```
+    #[track_caller]
+    pub fn block<F: Future>(&self, future: F) -> F::Output {
+        #[cfg(feature = "test-scheduler")]
+        if self.session != 0 {
+            if let Some(test) = self.scheduler.downcast_ref::<crate::TestScheduler>() {
+                let _blocked = test.block_session(self.session);
+                return self.scheduler.block(future);
+            }
+        }
+        self.scheduler.block(future)
+    }
+
+    /// [`block`](Self::block) with a timeout, as `dyn Scheduler::block_with_timeout` (the
+    /// same session rule under the `TestScheduler`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use unified_scheduler::{ForegroundExecutor, QueueScheduler};
+    /// let executor = ForegroundExecutor::new(Arc::new(QueueScheduler::new()));
+    /// let done = executor.block_with_timeout(Duration::from_secs(1), async { 5 });
+    /// assert_eq!(done.ok(), Some(5));
+    /// ```
+    #[track_caller]
+    pub fn block_with_timeout<F: Future>(
+        &self,
+        timeout: ::core::time::Duration,
+        future: F,
+    ) -> Result<F::Output, ::core::pin::Pin<alloc::boxed::Box<F>>> {
+        #[cfg(feature = "test-scheduler")]
+        if self.session != 0 {
+            if let Some(test) = self.scheduler.downcast_ref::<crate::TestScheduler>() {
+                let _blocked = test.block_session(self.session);
+                return self.scheduler.block_with_timeout(timeout, future);
+            }
+        }
+        self.scheduler.block_with_timeout(timeout, future)
     }
 }
 

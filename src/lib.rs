@@ -160,9 +160,8 @@ pub use crate::cloud::{
 pub use crate::cloudflare::{CloudflareExecutionContext, WorkersScheduler};
 pub use crate::core::{
     Driven, Elapsed, FallibleTask, ForegroundSafe, Instant, Interval, Park, Priority, Runnable,
-    Scheduler,
-    SchedulerExt, Task, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake, YieldNow,
-    yield_now,
+    Scheduler, SchedulerExt, Task, TaskId, TaskLabel, TaskMetadata, TaskQueue, Unparker, Wake,
+    YieldNow, yield_now,
 };
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};

@@ -10,7 +10,7 @@
 //! });
 //! ```
 
-pub use crate::core::{Scheduler, SchedulerExt, Task, TaskLabel, yield_now};
+pub use crate::core::{Priority, Scheduler, SchedulerExt, Task, TaskLabel, yield_now};
 #[cfg(feature = "std")]
 pub use crate::executor::{BackgroundExecutor, ForegroundExecutor};
 #[cfg(feature = "test-scheduler")]

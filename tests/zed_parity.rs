@@ -335,3 +335,160 @@ fn spawn_dedicated_from_a_background_task_under_the_test_scheduler() {
         assert!(!test.is_live(id));
     });
 }
+
+/// The order in which two executors' tasks ran for `seed`: `a0 a1 ...` and `b0 b1 ...`.
+fn two_sessions(seed: u64) -> Vec<String> {
+    let test = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().seed(seed),
+    ));
+    let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let (a, b) = (test.foreground(), test.foreground());
+    for i in 0..5 {
+        for (name, executor) in [("a", &a), ("b", &b)] {
+            let order = order.clone();
+            executor
+                .spawn(async move { order.borrow_mut().push(format!("{name}{i}")) })
+                .detach();
+        }
+    }
+    test.run_until_parked();
+    order.take()
+}
+
+/// Zed's `test_foreground_ordering`: each executor's tasks run in the order spawned, and
+/// the seed interleaves the two executors differently.
+#[test]
+fn two_foreground_executors_are_each_fifo_and_interleave_across_seeds() {
+    let mut interleavings = BTreeSet::new();
+    for seed in 0..100 {
+        let order = two_sessions(seed);
+        assert_eq!(order.len(), 10, "seed {seed}: {order:?}");
+        for name in ["a", "b"] {
+            let mine: Vec<_> = order.iter().filter(|t| t.starts_with(name)).collect();
+            let fifo: Vec<_> = (0..5).map(|i| format!("{name}{i}")).collect();
+            assert_eq!(
+                mine,
+                fifo.iter().collect::<Vec<_>>(),
+                "seed {seed}: {order:?}"
+            );
+        }
+        assert_eq!(two_sessions(seed), order, "seed {seed} replays");
+        interleavings.insert(order);
+    }
+    assert!(
+        interleavings.len() >= 2,
+        "100 seeds gave one interleaving: {interleavings:?}"
+    );
+}
+
+/// Zed's `test_block_does_not_progress_same_session_foreground`: while an executor blocks,
+/// its own foreground tasks wait; another executor's tasks and background tasks run.
+#[test]
+fn block_does_not_run_its_own_sessions_foreground_tasks() {
+    for seed in 0..20 {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().seed(seed),
+        ));
+        let (mine, other) = (test.foreground(), test.foreground());
+        let ran_mine = Rc::new(Cell::new(false));
+        let ran_other = Rc::new(Cell::new(false));
+        let flag = ran_mine.clone();
+        mine.spawn(async move { flag.set(true) }).detach();
+        let flag = ran_other.clone();
+        let other_task = other.spawn(async move { flag.set(true) });
+        let background = test.spawn(async { 7 });
+        // The block waits on the other session and on background work: both progress.
+        let (seen_mine, got) = mine.block(async {
+            other_task.await;
+            (ran_mine.get(), background.await)
+        });
+        assert_eq!(got, 7, "seed {seed}");
+        assert!(ran_other.get(), "seed {seed}: the other session ran");
+        assert!(
+            !seen_mine,
+            "seed {seed}: the blocked session's task ran inside its block"
+        );
+        // Once the block returns, the session's task runs.
+        test.run_until_parked();
+        assert!(
+            ran_mine.get(),
+            "seed {seed}: the session's task ran after the block"
+        );
+    }
+}
+
+/// The same guard when the block can only end through its own session: the seed fails
+/// with the stuck report instead of running the task re-entrantly.
+#[test]
+fn a_block_waiting_on_its_own_session_is_reported_stuck() {
+    let test = Arc::new(TestScheduler::new());
+    let executor = test.foreground();
+    let task = executor.spawn(async { 1 });
+    let message = panic_message(|| {
+        executor.block(task);
+    });
+    assert!(
+        message.contains("nothing can make progress")
+            && message.contains("1 foreground task(s) of a blocked executor's own session wait"),
+        "{message}"
+    );
+}
+
+/// Zed's `test_background_priority_scheduling`: a low-priority task spawned first still
+/// usually runs after a high-priority one spawned after it, but not always.
+#[test]
+fn a_high_priority_task_usually_runs_before_a_low_one_spawned_first() {
+    let (mut high_first, mut low_first) = (0, 0);
+    for seed in 0..200 {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().seed(seed),
+        ));
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        for (name, priority) in [("low", Priority::Low), ("high", Priority::High)] {
+            let order = order.clone();
+            scheduler
+                .spawn_with_priority(priority, async move { order.lock().unwrap().push(name) })
+                .detach();
+        }
+        test.run_until_parked();
+        let order = order.lock().unwrap().clone();
+        match order.as_slice() {
+            ["high", "low"] => high_first += 1,
+            ["low", "high"] => low_first += 1,
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    assert!(
+        high_first > 3 * low_first,
+        "{high_first} high first, {low_first} low first"
+    );
+    assert!(low_first > 0, "the low task never ran first in 200 seeds");
+}
+
+/// Priorities change nothing for tasks that all have the default one: the seeds' schedules
+/// are the ones they had before priorities (the golden fingerprints pin that too).
+#[test]
+fn medium_is_the_default_and_costs_no_draw() {
+    let run = |explicit: bool| {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().seed(11),
+        ));
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..20 {
+            let order = order.clone();
+            let body = async move { order.lock().unwrap().push(i) };
+            let task = if explicit {
+                scheduler.spawn_with_priority(Priority::Medium, body)
+            } else {
+                scheduler.spawn(body)
+            };
+            task.detach();
+        }
+        test.run_until_parked();
+        let order = order.lock().unwrap().clone();
+        (order, test.fingerprint())
+    };
+    assert_eq!(run(true), run(false));
+}

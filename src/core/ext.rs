@@ -7,7 +7,7 @@ use ::core::time::Duration;
 use alloc::sync::Arc;
 
 use super::interval::Interval;
-use super::metadata::TaskLabel;
+use super::metadata::{Priority, TaskLabel};
 use super::scheduler::Scheduler;
 use super::spawn::ForegroundSafe;
 use super::task::Task;
@@ -81,6 +81,25 @@ pub trait SchedulerExt: sealed::Sealed {
         F::Output: Send + 'static,
     {
         self.to_dyn().spawn_labeled(label, future)
+    }
+
+    /// [`dyn Scheduler::spawn_with_priority`](../unified_scheduler/trait.Scheduler.html#method.spawn_with_priority).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use unified_scheduler::{Priority, QueueScheduler, SchedulerExt};
+    ///
+    /// let queue = Arc::new(QueueScheduler::new());
+    /// let task = queue.spawn_with_priority(Priority::Low, async { 4 });
+    /// assert_eq!(queue.block(task), 4);
+    /// ```
+    #[track_caller]
+    fn spawn_with_priority<F>(&self, priority: Priority, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.to_dyn().spawn_with_priority(priority, future)
     }
 
     /// [`dyn Scheduler::spawn_foreground`](../unified_scheduler/trait.Scheduler.html#method.spawn_foreground).

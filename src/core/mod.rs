@@ -19,7 +19,7 @@ mod ext;
 mod interval;
 pub(crate) mod metadata;
 pub(crate) mod scheduler;
-mod spawn;
+pub(crate) mod spawn;
 pub(crate) mod task;
 pub(crate) mod task_queue;
 #[cfg(feature = "std")]

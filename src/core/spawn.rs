@@ -75,7 +75,14 @@ impl dyn Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_background(self, future, None, Priority::Medium, FirstRun::Now, Location::caller())
+        spawn_background(
+            self,
+            future,
+            None,
+            Priority::Medium,
+            FirstRun::Now,
+            Location::caller(),
+        )
     }
 
     /// Spawns a `Send` future with a label; every wake goes through
@@ -118,12 +125,23 @@ impl dyn Scheduler {
     /// assert_eq!(scheduler.block(task), 8);
     /// ```
     #[track_caller]
-    pub fn spawn_with_priority<F>(self: &Arc<Self>, priority: Priority, future: F) -> Task<F::Output>
+    pub fn spawn_with_priority<F>(
+        self: &Arc<Self>,
+        priority: Priority,
+        future: F,
+    ) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_background(self, future, None, priority, FirstRun::Now, Location::caller())
+        spawn_background(
+            self,
+            future,
+            None,
+            priority,
+            FirstRun::Now,
+            Location::caller(),
+        )
     }
 
     /// Spawns a future, which need not be `Send`, onto the main thread.
@@ -153,11 +171,7 @@ impl dyn Scheduler {
         F: Future + ForegroundSafe + 'static,
         F::Output: ForegroundSafe + 'static,
     {
-        let caller = Location::caller();
-        if !self.is_main_thread() {
-            off_main_thread(caller);
-        }
-        spawn_foreground(self, future, caller)
+        spawn_foreground_in_session(self, future, 0, Location::caller())
     }
 
     /// A task that finishes once `duration` has passed on this scheduler's clock.
@@ -275,18 +289,26 @@ where
     Task::spawned(task, watch)
 }
 
+/// `spawn_foreground` in a `TestScheduler` session (0: the main one; production schedulers
+/// have only that one and never look).
 #[track_caller]
-fn spawn_foreground<F>(
+pub(crate) fn spawn_foreground_in_session<F>(
     scheduler: &Arc<dyn Scheduler>,
     future: F,
+    session: u16,
     spawned_at: &'static Location<'static>,
 ) -> Task<F::Output>
 where
     F: Future + ForegroundSafe + 'static,
     F::Output: ForegroundSafe + 'static,
 {
+    if !scheduler.is_main_thread() {
+        off_main_thread(spawned_at);
+    }
     let (id, watch) = tracking::register(&**scheduler);
-    let metadata = TaskMetadata::new(id, None, spawned_at).for_main_thread();
+    let metadata = TaskMetadata::new(id, None, spawned_at)
+        .for_main_thread()
+        .in_session(session);
     let home = Home::of(scheduler);
     // Without a scheduler, dropping the runnable cancels the task; off its thread only the
     // task is dropped, its `!Send` future is leaked by `ThreadBound` (with `std`).

@@ -158,7 +158,15 @@ impl TestScheduler {
         BackgroundExecutor::new(self.clone())
     }
 
-    /// A [`ForegroundExecutor`] over this scheduler, for the calling (main) thread.
+    /// A [`ForegroundExecutor`] over this scheduler, for the calling (main) thread: a
+    /// session of its own, as a client's executor is in Zed's tests. Each session keeps its
+    /// tasks in FIFO order; the seed interleaves the sessions with each other and with
+    /// background work; while the executor [`block`](ForegroundExecutor::block)s, its own
+    /// tasks wait and the others go on. (Clones of one executor share its session.)
+    ///
+    /// # Panics
+    ///
+    /// On the 65,536th executor made by one scheduler.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -173,6 +181,45 @@ impl TestScheduler {
     /// ```
     #[track_caller]
     pub fn foreground(self: &Arc<Self>) -> ForegroundExecutor {
-        ForegroundExecutor::new(self.clone())
+        let session = {
+            let mut state = self.lock();
+            let session = state.next_session;
+            state.next_session = session.checked_add(1).expect(
+                "65,535 foreground executors made by one TestScheduler: share one per client \
+                 (clone it) instead of making one per task",
+            );
+            session
+        };
+        ForegroundExecutor::in_session(self.clone(), session)
+    }
+
+    /// Marks `session` blocked (its tasks wait) until the guard drops.
+    pub(crate) fn block_session(&self, session: u16) -> SessionBlocked<'_> {
+        self.lock().blocked_sessions.push(session);
+        SessionBlocked {
+            test: self,
+            session,
+        }
+    }
+}
+
+/// Unblocks a session when its `ForegroundExecutor::block` returns or unwinds.
+#[cfg(feature = "std")]
+pub(crate) struct SessionBlocked<'a> {
+    test: &'a TestScheduler,
+    session: u16,
+}
+
+#[cfg(feature = "std")]
+impl Drop for SessionBlocked<'_> {
+    fn drop(&mut self) {
+        let mut state = self.test.lock();
+        if let Some(at) = state
+            .blocked_sessions
+            .iter()
+            .rposition(|&blocked| blocked == self.session)
+        {
+            state.blocked_sessions.remove(at);
+        }
     }
 }

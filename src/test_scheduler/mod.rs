@@ -585,7 +585,11 @@ impl fmt::Debug for TestScheduler {
             .field("ready", &state.ready.len())
             .field(
                 "foreground",
-                &state.sessions.iter().map(|queue| queue.len()).sum::<usize>(),
+                &state
+                    .sessions
+                    .iter()
+                    .map(|queue| queue.len())
+                    .sum::<usize>(),
             )
             .field("deprioritized", &state.deprioritized.len())
             .field("timers", &state.timers.len())

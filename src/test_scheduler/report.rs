@@ -123,6 +123,21 @@ pub(super) fn stuck_report(state: &State, blocked: &Blocked<'_>) -> String {
     if let Some(hint) = &state.waiting_hint {
         let _ = write!(report, "\nwaiting for: {hint}");
     }
+    let held_back: usize = state
+        .blocked_sessions
+        .iter()
+        .filter_map(|&session| state.sessions.get(usize::from(session)))
+        .map(|queue| queue.len())
+        .sum();
+    if held_back > 0 {
+        let _ = write!(
+            report,
+            "\n{held_back} foreground task(s) of a blocked executor's own session wait: a \
+             ForegroundExecutor's tasks do not run inside its own `block` (on a real main \
+             thread they could not either). Await them outside the block, or spawn them on \
+             another executor."
+        );
+    }
     let ended = &state.tasks.ended;
     let dropped = dropped_by_site(state);
     let dropped_count: u64 = dropped.iter().map(|(_, n)| n).sum();

@@ -34,6 +34,7 @@ pub(super) struct State {
     /// wait until the block returns (Zed's re-entrancy guard).
     pub(super) blocked_sessions: Vec<u16>,
     /// The session the next `TestScheduler::foreground()` gets.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // the executors need `std`
     pub(super) next_session: u16,
     /// Runnables whose label was deprioritized when they were scheduled.
     pub(super) deprioritized: VecDeque<Runnable>,
@@ -119,9 +120,8 @@ impl State {
             } else if blocked.is_empty() {
                 (!self.ready.is_empty()).then_some(0)
             } else {
-                let in_blocked = |m: &crate::core::TaskMetadata| {
-                    m.foreground && blocked.contains(&m.session)
-                };
+                let in_blocked =
+                    |m: &crate::core::TaskMetadata| m.foreground && blocked.contains(&m.session);
                 self.ready.iter().position(|r| !in_blocked(r.metadata()))
             };
             return match index {
@@ -158,6 +158,7 @@ impl State {
 
     /// One draw over every runnable, each weighted by its priority (foreground heads count
     /// as `Medium`).
+    #[inline(never)] // off the default pick's path
     fn pick_weighted(&mut self, heads: usize) -> Option<Runnable> {
         let medium = self.ready.len() + heads;
         let classes = [
@@ -185,7 +186,17 @@ impl State {
     }
 
     /// How many sessions have a task to run and are not blocked.
+    #[inline]
     fn open_sessions(&self) -> usize {
+        match self.sessions.as_slice() {
+            [] => 0,
+            [main] if self.blocked_sessions.is_empty() => usize::from(!main.is_empty()),
+            _ => self.open_sessions_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn open_sessions_slow(&self) -> usize {
         self.sessions
             .iter()
             .enumerate()
@@ -200,6 +211,7 @@ impl State {
     }
 
     /// Takes the head of the `nth` open session.
+    #[inline(never)]
     fn pop_session(&mut self, nth: usize) -> Option<Runnable> {
         let session = (0..self.sessions.len())
             .filter(|&session| !self.sessions[session].is_empty() && !self.is_blocked(session))
@@ -226,6 +238,7 @@ impl State {
         }
     }
 
+    #[inline]
     pub(super) fn push_ready(&mut self, runnable: Runnable) {
         let meta = runnable.metadata();
         if !self.config.randomize_order {
