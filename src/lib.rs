@@ -7,10 +7,10 @@
 //! | what | item | file |
 //! |------|------|------|
 //! | the trait every backend implements | [`Scheduler`], [`Runnable`] | `src/core/scheduler.rs` |
-//! | the helpers on `Arc<dyn Scheduler>` | `spawn`, `spawn_labeled`, `spawn_foreground`, `timer`, `downcast_ref`; `block`, `block_with_timeout` (std) | `src/core/spawn.rs`, `src/core/block.rs` |
-//! | a spawned task | [`Task`], [`FallibleTask`], [`TaskId`], [`TaskLabel`], [`TaskMetadata`] | `src/core/task.rs`, `src/core/metadata.rs` |
+//! | the helpers on `Arc<dyn Scheduler>` | `spawn`, `spawn_labeled`, `spawn_with_priority`, `spawn_foreground`, `timer`, `downcast_ref`; `block`, `block_with_timeout` (std) | `src/core/spawn.rs`, `src/core/block.rs` |
+//! | a spawned task | [`Task`], [`FallibleTask`], [`TaskId`], [`TaskLabel`], [`Priority`], [`TaskMetadata`] | `src/core/task.rs`, `src/core/metadata.rs` |
 //! | time and blocking | [`Instant`], [`Park`], [`Driven`], [`Unparker`], [`TaskQueue`] + [`Wake`] | `src/core/` |
-//! | GPUI-style handles | `BackgroundExecutor`, `ForegroundExecutor` (std) | `src/executor.rs` |
+//! | GPUI-style handles | `BackgroundExecutor` (with `spawn_dedicated`: a thread of its own), `ForegroundExecutor` (std; under the `TestScheduler` each `foreground()` is a session of its own) | `src/executor.rs` |
 //! | a scheduler you drive by hand | `QueueScheduler` (std) | `src/queue.rs` |
 //! | production backends | `PlatformDispatcher` (the OS's one), `LinuxDispatcher` (`linux-calloop`), `WindowsDispatcher` (`win-threadpool`), `MacDispatcher` (`gcd`) | `src/platform/` |
 //! | request sessions that prove no task outlives its request (`cloud-session`) | `SimulatedExecutionContext`, `SimulatedRequest`, `RequestContext`, `ExecutionContext`, `PlatformRuntime`, `SessionId`, `SessionTask`, `SessionError` | `src/cloud/` |
