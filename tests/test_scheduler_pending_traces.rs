@@ -136,8 +136,11 @@ fn dropped_and_woken_clones_are_not_listed() {
         !report.contains(&site(concat!("woken ", "here"))),
         "{report}"
     );
+    // The task's own entry (the blocked future's entry before it is the `block(task)`
+    // line, where awaiting the task cloned the block's waker).
     let section = report.split("(PENDING_TRACES):").nth(1).unwrap();
-    let sites = section.lines().filter(|line| line.starts_with("    "));
+    let task_entry = section.split("  task #").nth(1).unwrap();
+    let sites = task_entry.lines().filter(|line| line.starts_with("    "));
     assert_eq!(sites.count(), 1, "{report}");
 }
 
@@ -245,4 +248,33 @@ fn pending_traces_leave_the_schedule_unchanged() {
         let on = fingerprint(TestSchedulerConfig::new().seed(seed).pending_traces(true));
         assert_eq!(off, on, "seed {seed}");
     }
+}
+
+/// Keeps the block's own waker, as a test body awaiting a channel directly does.
+struct BodyKeepsWaker {
+    kept: Option<Waker>,
+}
+
+impl Future for BodyKeepsWaker {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.kept = Some(cx.waker().clone()); // body keeps it
+        Poll::Pending
+    }
+}
+
+#[test]
+fn the_future_blocked_in_block_is_traced_too() {
+    let test = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().pending_traces(true),
+    ));
+    let report = panic_message(|| test.block(BodyKeepsWaker { kept: None }));
+    assert!(
+        report.contains("the future blocked in `block`: its waker was cloned at"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&site(concat!("body keeps ", "it"))),
+        "{report}"
+    );
 }

@@ -58,6 +58,10 @@ impl TestScheduler {
     ) -> Driven {
         let woken = Arc::new(WakeFlag::for_block(self));
         let waker = waker(woken.clone());
+        let waker = match &self.pending_traces {
+            Some(traces) => traces.wrap_blocked(&waker),
+            None => waker,
+        };
         let mut cx = Context::from_waker(&waker);
         let (mut budget, deadline) = match timeout {
             None => (None, None),

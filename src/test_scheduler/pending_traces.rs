@@ -49,6 +49,12 @@ impl PendingTraces {
         drop(removed);
     }
 
+    /// The waker of a future blocked in `block` (of the outermost one, the test body),
+    /// wrapped like a task's so that its clones are recorded under [`BLOCKED_FUTURE`].
+    pub(super) fn wrap_blocked(self: &Arc<Self>, waker: &Waker) -> Waker {
+        Hook(self.clone()).wrap(BLOCKED_FUTURE, waker)
+    }
+
     /// For the stuck report: for each live task, where its live waker clones were made.
     pub(super) fn describe(&self, live: &[LiveTask], report: &mut String) {
         let clones = self.clones.lock();
@@ -56,6 +62,21 @@ impl PendingTraces {
             report,
             "\nwhere the live tasks' wakers were cloned (PENDING_TRACES):"
         );
+        let blocked: Vec<String> = clones
+            .live
+            .values()
+            .filter(|(id, _)| *id == BLOCKED_FUTURE)
+            .map(|(_, backtrace)| clone_site(backtrace))
+            .collect();
+        if !blocked.is_empty() {
+            let _ = write!(
+                report,
+                "\n  the future blocked in `block`: its waker was cloned at"
+            );
+            for site in blocked {
+                let _ = write!(report, "\n    {site}");
+            }
+        }
         for task in live {
             let sites: Vec<String> = clones
                 .live
@@ -77,6 +98,13 @@ impl PendingTraces {
         }
     }
 }
+
+/// The id the clones of a blocked future's waker are recorded under: no task has it (task
+/// ids of a scheduler are counted from 1 and stay below 2^62).
+const BLOCKED_FUTURE: TaskId = match TaskId::from_raw(u64::MAX) {
+    Some(id) => id,
+    None => unreachable!(),
+};
 
 /// Crates whose frames are never the answer to "who cloned the waker".
 const SKIPPED: &[&str] = &[
