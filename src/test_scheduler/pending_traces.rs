@@ -259,7 +259,37 @@ unsafe fn drop_waker(data: *const ()) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_skipped;
+    use super::*;
+
+    /// The waker's vtable (the unsafe part, run by miri in CI): every clone is recorded,
+    /// and forgotten when dropped or woken by value; a wake reaches the inner waker.
+    #[test]
+    fn clones_are_recorded_until_dropped_or_woken_and_wakes_reach_the_inner_waker() {
+        struct Count(core::sync::atomic::AtomicUsize);
+        impl alloc::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let count = Arc::new(Count(core::sync::atomic::AtomicUsize::new(0)));
+        let inner = Waker::from(count.clone());
+        let traces = Arc::new(PendingTraces::default());
+        let live = || traces.clones.lock().live.len();
+        let waker = Hook(traces.clone()).wrap(TaskId::from_raw(7).unwrap(), &inner);
+        assert_eq!(live(), 0, "the poll's own waker is not a clone");
+        let first = waker.clone();
+        let second = first.clone();
+        assert_eq!(live(), 2);
+        second.wake_by_ref();
+        assert_eq!(live(), 2, "a wake by reference keeps the clone");
+        second.wake();
+        assert_eq!(live(), 1, "a wake by value consumes the clone");
+        drop(first);
+        assert_eq!(live(), 0);
+        waker.wake_by_ref();
+        drop(waker);
+        assert_eq!(count.0.load(core::sync::atomic::Ordering::Relaxed), 3);
+    }
 
     #[test]
     fn frames_of_the_scheduler_and_std_are_skipped_and_a_test_is_not() {
