@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Gate, LIMIT, spin_for};
-use unified_scheduler::{Scheduler, Task, WindowsDispatcher, WindowsDispatcherConfig};
+use unified_scheduler::{Priority, Scheduler, Task, WindowsDispatcher, WindowsDispatcherConfig};
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     DispatchMessageW, MSG, MWMO_INPUTAVAILABLE, MsgWaitForMultipleObjectsEx, PM_REMOVE,
     PeekMessageW, PostQuitMessage, QS_ALLINPUT, RegisterWindowMessageW, TranslateMessage, WM_QUIT,
@@ -452,4 +452,51 @@ fn single_thread_pool_runs_in_fifo_order() {
 fn tasks_wake_through_the_task_queue() {
     assert!(make().task_queue().is_some());
     assert!(make_process_pool().task_queue().is_some());
+}
+
+/// Every priority maps to a callback priority (`Low` low, `Medium` normal, `High` and
+/// `Realtime` high): a task of each completes and returns its output, on the private pool,
+/// on a one-thread pool (where the callbacks of all three priorities share the one thread)
+/// and on the process-wide pool; spawned from the main thread, from a pool thread, and woken
+/// by a timer. The order across priorities is the pool's and is not asserted.
+#[test]
+fn tasks_of_every_priority_complete() {
+    const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Realtime,
+    ];
+    for s in [make(), make_single_thread(), make_process_pool()] {
+        for round in 0..50 {
+            let tasks: Vec<Task<usize>> = (0..40)
+                .map(|i| s.spawn_with_priority(ALL[i % ALL.len()], async move { i }))
+                .collect();
+            let sum = s
+                .block_with_timeout(LIMIT, async move {
+                    let mut sum = 0;
+                    for task in tasks {
+                        sum += task.await;
+                    }
+                    sum
+                })
+                .unwrap_or_else(|_| panic!("round {round}: every task within {LIMIT:?}"));
+            assert_eq!(sum, 40 * 39 / 2, "round {round}");
+        }
+        for (i, &priority) in ALL.iter().enumerate() {
+            let (inner, timers) = (s.clone(), s.clone());
+            let task = s.spawn(async move {
+                let from_pool = inner.spawn_with_priority(priority, async move { i }).await;
+                let after_timer = inner.spawn_with_priority(priority, async move {
+                    timers.timer(Duration::from_millis(1)).await;
+                    i * 10
+                });
+                from_pool + after_timer.await
+            });
+            let output = s
+                .block_with_timeout(LIMIT, task)
+                .unwrap_or_else(|_| panic!("{priority}: within {LIMIT:?}"));
+            assert_eq!(output, i * 11, "{priority}");
+        }
+    }
 }

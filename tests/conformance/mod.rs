@@ -40,7 +40,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use unified_scheduler::{FallibleTask, Scheduler, Task};
+use unified_scheduler::{FallibleTask, Priority, Scheduler, Task};
 
 pub use self::stress::*;
 use crate::common::{self, Counter, DropCounter, Gate, LIMIT, wait};
@@ -128,6 +128,7 @@ macro_rules! __properties {
                 many_tasks,
                 spawn_from_inside,
                 spawn_chain,
+                tasks_of_every_priority_run_and_return,
                 foreground_runs_on_main_thread,
                 foreground_fifo,
                 background_runs_off_main_thread,
@@ -401,6 +402,41 @@ pub fn spawn_from_inside(make: Factory<'_>) {
         sum_of(tasks).await
     });
     assert_eq!(s.block(outer), n * (n - 1) / 2);
+}
+
+/// Tasks of every priority run and return their output, spawned from the main thread and
+/// from inside a task; many of them, interleaved, so none is lost in a priority's queue.
+pub fn tasks_of_every_priority_run_and_return(make: Factory<'_>) {
+    const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Realtime,
+    ];
+    let s = make();
+    for (i, &priority) in ALL.iter().enumerate() {
+        let task = s.spawn_with_priority(priority, async move { i + 1 });
+        assert_eq!(block_within_limit(&s, task, "a task"), i + 1, "{priority}");
+    }
+    let n = scaled(1_000);
+    let tasks: Vec<Task<usize>> = (0..n)
+        .map(|i| s.spawn_with_priority(ALL[i % ALL.len()], async move { i }))
+        .collect();
+    assert_eq!(
+        block_within_limit(&s, sum_of(tasks), "every task"),
+        n * (n - 1) / 2
+    );
+    let inner = s.clone();
+    let outer = s.spawn(async move {
+        let tasks: Vec<Task<usize>> = (0..n)
+            .map(|i| inner.spawn_with_priority(ALL[i % ALL.len()], async move { i }))
+            .collect();
+        sum_of(tasks).await
+    });
+    assert_eq!(
+        block_within_limit(&s, outer, "every inner task"),
+        n * (n - 1) / 2
+    );
 }
 
 /// A chain of tasks, each spawning and awaiting the next.

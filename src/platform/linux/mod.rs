@@ -11,6 +11,11 @@
 //! - **Pool** ([`pool`]): a work-stealing deque and a LIFO slot per worker, a global queue
 //!   for work from other threads, and a parking protocol that wakes one idle worker at a time
 //!   and cannot lose a wakeup.
+//! - **Priorities** ([`pool`]): background tasks of a priority other than the default wait
+//!   in a high lane (`High`, `Realtime`) or a low lane (`Low`) that workers take from
+//!   before, or after, the default work, with fixed turns so that no class starves. The
+//!   default (`Medium`) path is the one above. Foreground tasks run in the order queued,
+//!   whatever their priority.
 //! - **Foreground** ([`foreground`]): `schedule_foreground` queues the runnable, pings the
 //!   main loop (a calloop `Ping`) and unparks the main thread. The queue is drained on the
 //!   main thread only: by the user's `calloop::EventLoop` (see
@@ -211,12 +216,12 @@ impl Shared {
         }
     }
 
-    /// Hands fired timers to their queues.
+    /// Hands fired timers to their queues (background ones by priority).
     fn push_fired(&self, fired: &mut Vec<Runnable>) {
         let (foreground, background): (Vec<Runnable>, Vec<Runnable>) = fired
             .drain(..)
             .partition(|runnable| runnable.metadata().foreground);
-        self.pool.push_global(background);
+        self.pool.push_sorted(background);
         foreground.into_iter().for_each(|r| self.foreground.send(r));
     }
 }

@@ -12,6 +12,18 @@
 //!   the global queue, then steals from another worker, and parks when all are empty. Every
 //!   [`GLOBAL_EVERY`] picks it takes from the global queue first, moving the LIFO slot's task
 //!   to the deque where others can steal it, so the global queue is never starved.
+//! - **Priorities.** A background task of the default priority (`Medium`) takes the path
+//!   above; one of another priority waits in a lane of the global queue's lock instead: the
+//!   high lane (`High` and `Realtime`, in the order queued) or the low lane (`Low`). What a
+//!   `Medium` task pays for the lanes is one branch when it is queued and, per pick, one
+//!   relaxed load of `lanes_queued` (written only by prioritized pushes and takes), which is
+//!   0 while the lanes are empty. While they hold work a worker picks the high lane first,
+//!   then its own and the global queue, then the low lane; but every [`MEDIUM_EVERY`]th pick
+//!   its own and the global queue come first, and every [`LOW_EVERY`]th pick the low lane
+//!   does. So however much `High` work arrives, a `Low` task waits at most `LOW_EVERY` picks
+//!   once it is at the head of its lane, and `Medium` work gets at least one pick in
+//!   `MEDIUM_EVERY`. A prioritized task woken on a worker goes to its lane too, not to the
+//!   LIFO slot: the lanes are shared, and the slot would run it ahead of more urgent work.
 //! - **The LIFO slot is not stolen**, as in tokio: the task in it runs as soon as the current
 //!   poll ends.
 //! - **A worker that blocks hands its role on**, as tokio's `block_in_place` does. A task
@@ -48,7 +60,7 @@ use alloc::vec::Vec;
 
 use crossbeam_deque::{Steal, Stealer};
 
-use crate::core::{Runnable, Wake};
+use crate::core::{Priority, Runnable, Wake};
 use crate::platform::unwind::run_guarded;
 use crate::sync::Mutex;
 
@@ -60,6 +72,28 @@ const GLOBAL_EVERY: u32 = 61;
 
 /// The most runnables a worker takes from the global queue at once.
 const GLOBAL_BATCH: usize = 32;
+
+/// While the priority lanes hold work, a worker's own and the global queue (the `Medium`
+/// work) come before the high lane once every this many picks.
+const MEDIUM_EVERY: u32 = 4;
+
+/// While the priority lanes hold work, the low lane comes first once every this many picks,
+/// so a steady stream of more urgent work cannot starve `Low` tasks.
+const LOW_EVERY: u32 = 16;
+
+/// The index of the high lane (`High`, `Realtime`) in `Global::lanes`.
+const HIGH_LANE: usize = 0;
+
+/// The index of the low lane (`Low`) in `Global::lanes`.
+const LOW_LANE: usize = 1;
+
+/// The lane a background runnable of `priority` (not `Medium`) waits in.
+fn lane_of(priority: Priority) -> usize {
+    match priority {
+        Priority::Low => LOW_LANE,
+        Priority::Medium | Priority::High | Priority::Realtime => HIGH_LANE,
+    }
+}
 
 /// A worker's deque.
 pub(super) type Deque = crossbeam_deque::Worker<Runnable>;
@@ -129,11 +163,17 @@ pub(super) struct Pool {
     /// `global.idle.len()` and `global.waking`, readable without the lock (written under it).
     idle_count: AtomicUsize,
     waking_count: AtomicUsize,
+    /// How many runnables wait in `global.lanes`, readable without the lock (written under
+    /// it): 0 keeps the workers on the `Medium` path.
+    lanes_queued: AtomicUsize,
     shutdown: AtomicBool,
 }
 
 struct Global {
     queue: VecDeque<Runnable>,
+    /// The priority lanes, by [`HIGH_LANE`] and [`LOW_LANE`]: background runnables of a
+    /// priority other than `Medium`, each lane in the order queued.
+    lanes: [VecDeque<Runnable>; 2],
     /// Indices of parked workers, most recently parked last.
     idle: Vec<usize>,
     /// Workers taken off `idle` and unparked that have not yet looked at the queues.
@@ -157,6 +197,7 @@ impl Pool {
         Self {
             global: Mutex::new(Global {
                 queue: VecDeque::with_capacity(1024),
+                lanes: [VecDeque::new(), VecDeque::new()],
                 idle: Vec::with_capacity(unparkers.len()),
                 waking: 0,
                 shutdown: false,
@@ -165,6 +206,7 @@ impl Pool {
             unparkers,
             idle_count: AtomicUsize::new(0),
             waking_count: AtomicUsize::new(0),
+            lanes_queued: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
         }
     }
@@ -177,8 +219,12 @@ impl Pool {
         self as *const Self as usize
     }
 
-    /// Queues a background runnable; a yield puts it behind the worker's other work.
+    /// Queues a background runnable; a yield puts it behind the worker's other work. A
+    /// runnable of a priority other than `Medium` goes to its lane.
     pub(super) fn push(&self, runnable: Runnable, wake: Wake) {
+        if runnable.metadata().priority != Priority::Medium {
+            return self.push_prioritized(::core::iter::once(runnable));
+        }
         let mut runnable = Some(runnable);
         if self.shutdown.load(Ordering::Acquire) {
             // `push_global` cancels it.
@@ -220,6 +266,44 @@ impl Pool {
         };
         drop(global);
         self.unpark(wake);
+    }
+
+    /// Queues background runnables of any priority (fired timers): `Medium` ones on the
+    /// global queue, the others in their lanes.
+    pub(super) fn push_sorted(&self, runnables: Vec<Runnable>) {
+        let (medium, prioritized): (Vec<Runnable>, Vec<Runnable>) = runnables
+            .into_iter()
+            .partition(|runnable| runnable.metadata().priority == Priority::Medium);
+        if !medium.is_empty() {
+            self.push_global(medium);
+        }
+        if !prioritized.is_empty() {
+            self.push_prioritized(prioritized);
+        }
+    }
+
+    /// Queues runnables of priorities other than `Medium` in their lanes and wakes a worker
+    /// for them.
+    fn push_prioritized(&self, runnables: impl IntoIterator<Item = Runnable>) {
+        let mut global = self.global.lock();
+        if global.shutdown {
+            drop(global);
+            runnables.into_iter().for_each(drop);
+            return;
+        }
+        for runnable in runnables {
+            global.lanes[lane_of(runnable.metadata().priority)].push_back(runnable);
+        }
+        self.publish_lanes(&global);
+        let wake = self.take_idle(&mut global);
+        drop(global);
+        self.unpark(wake);
+    }
+
+    /// Publishes how many runnables wait in the lanes; called under the global lock.
+    fn publish_lanes(&self, global: &Global) {
+        let queued = global.lanes.iter().map(VecDeque::len).sum();
+        self.lanes_queued.store(queued, Ordering::Relaxed);
     }
 
     /// Wakes an idle worker to steal work just queued on a deque, unless one is on its way.
@@ -298,7 +382,12 @@ impl Pool {
             let mut global = self.global.lock();
             global.shutdown = true;
             self.shutdown.store(true, Ordering::Release);
-            global.queue.drain(..).collect()
+            let mut taken: Vec<Runnable> = global.queue.drain(..).collect();
+            for lane in &mut global.lanes {
+                taken.extend(lane.drain(..));
+            }
+            self.publish_lanes(&global);
+            taken
         };
         // On a worker (the dispatcher dropped from a task), its LIFO slot too.
         taken.extend(
@@ -326,7 +415,8 @@ impl Pool {
     pub(super) fn counts(&self) -> (usize, usize) {
         let (global, idle) = {
             let global = self.global.lock();
-            (global.queue.len(), global.idle.len())
+            let lanes: usize = global.lanes.iter().map(VecDeque::len).sum();
+            (global.queue.len() + lanes, global.idle.len())
         };
         let deques: usize = self.stealers.iter().map(Stealer::len).sum();
         (global + deques, idle)
@@ -334,7 +424,14 @@ impl Pool {
 
     /// Whether any shared queue holds work.
     fn has_work(&self) -> bool {
-        !self.global.lock().queue.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        self.global.lock().has_work() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+}
+
+impl Global {
+    /// Whether the global queue or a lane holds work.
+    fn has_work(&self) -> bool {
+        !self.queue.is_empty() || self.lanes.iter().any(|lane| !lane.is_empty())
     }
 }
 
@@ -380,13 +477,10 @@ impl<'a> Worker<'a> {
                 return None;
             }
             self.picks = self.picks.wrapping_add(1);
-            let found = if self.picks % GLOBAL_EVERY == 0 {
-                // The LIFO slot's task goes where others can steal it: the task taken from
-                // the global queue instead may hold this thread for a while.
-                self.demote_lifo(true);
-                self.take_global().or_else(|| self.take_local())
+            let found = if self.pool.lanes_queued.load(Ordering::Relaxed) == 0 {
+                self.take_medium()
             } else {
-                self.take_local().or_else(|| self.take_global())
+                self.take_by_priority()
             };
             if let Some(runnable) = found.or_else(|| self.steal()) {
                 if mem::take(&mut self.woken) && self.pool.has_work() {
@@ -400,6 +494,53 @@ impl<'a> Worker<'a> {
                 return None;
             }
         }
+    }
+
+    /// Takes `Medium` work: the local queues, then the global queue; every `GLOBAL_EVERY`
+    /// picks the global queue first.
+    fn take_medium(&mut self) -> Option<Runnable> {
+        if self.picks % GLOBAL_EVERY == 0 {
+            // The LIFO slot's task goes where others can steal it: the task taken from
+            // the global queue instead may hold this thread for a while.
+            self.demote_lifo(true);
+            self.take_global().or_else(|| self.take_local())
+        } else {
+            self.take_local().or_else(|| self.take_global())
+        }
+    }
+
+    /// Takes work while the lanes hold some: the high lane, `Medium` work, the low lane, in
+    /// that order, except that every `MEDIUM_EVERY` picks `Medium` work comes first and
+    /// every `LOW_EVERY` picks the low lane does (see the module notes).
+    fn take_by_priority(&mut self) -> Option<Runnable> {
+        if self.picks % LOW_EVERY == 0 {
+            self.take_lane(LOW_LANE)
+                .or_else(|| self.take_lane(HIGH_LANE))
+                .or_else(|| self.take_medium())
+        } else if self.picks % MEDIUM_EVERY == 0 {
+            self.take_medium()
+                .or_else(|| self.take_lane(HIGH_LANE))
+                .or_else(|| self.take_lane(LOW_LANE))
+        } else {
+            self.take_lane(HIGH_LANE)
+                .or_else(|| self.take_medium())
+                .or_else(|| self.take_lane(LOW_LANE))
+        }
+    }
+
+    /// Takes the head of lane `lane`, passing the wakeup on if more work waits there.
+    fn take_lane(&mut self, lane: usize) -> Option<Runnable> {
+        let mut global = self.pool.global.lock();
+        let first = global.lanes[lane].pop_front()?;
+        self.pool.publish_lanes(&global);
+        let wake = if global.has_work() {
+            self.pool.take_idle(&mut global)
+        } else {
+            None
+        };
+        drop(global);
+        self.pool.unpark(wake);
+        Some(first)
     }
 
     /// Moves the LIFO slot's task to the back of the deque, and wakes a worker for it unless
@@ -493,7 +634,7 @@ impl<'a> Worker<'a> {
             if global.shutdown {
                 return true;
             }
-            if !global.queue.is_empty() {
+            if global.has_work() {
                 return false;
             }
             global.idle.push(self.index);

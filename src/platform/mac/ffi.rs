@@ -21,8 +21,14 @@ pub(super) const TIME_NOW: Time = 0;
 /// `DISPATCH_TIME_FOREVER`: as a timer's interval, "fire once".
 pub(super) const TIME_FOREVER: Time = !0;
 
+/// `QOS_CLASS_USER_INTERACTIVE` (`qos_class_t`, the same value on both libdispatches).
+pub(super) const QOS_CLASS_USER_INTERACTIVE: c_uint = 0x21;
 /// `QOS_CLASS_USER_INITIATED` (`qos_class_t`, the same value on both libdispatches).
 pub(super) const QOS_CLASS_USER_INITIATED: c_uint = 0x19;
+/// `QOS_CLASS_DEFAULT` (`qos_class_t`, the same value on both libdispatches).
+pub(super) const QOS_CLASS_DEFAULT: c_uint = 0x15;
+/// `QOS_CLASS_UTILITY` (`qos_class_t`, the same value on both libdispatches).
+pub(super) const QOS_CLASS_UTILITY: c_uint = 0x11;
 /// `DISPATCH_QUEUE_OVERCOMMIT` (`<dispatch/private.h>`): a global queue that starts a thread
 /// whenever work waits and no thread is free, however many are busy or blocked.
 pub(super) const QUEUE_OVERCOMMIT: usize = 0x2;

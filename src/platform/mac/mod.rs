@@ -16,7 +16,7 @@
 //!   dispatcher outlives (the task holds it); a fallback gate is owned by its queue too.
 //! - **Background work** ([`pool`]). By default
 //!   ([`worker_threads`](MacDispatcherConfig::worker_threads) `None`) a runnable goes
-//!   straight to GCD: `dispatch_async_f` on the global `USER_INITIATED` queue, with
+//!   straight to GCD: `dispatch_async_f` on the global queue of the task's QoS class, with
 //!   `Runnable::into_raw()` as the context; the `extern "C"` trampoline takes it back with
 //!   `from_raw` and runs it under `catch_unwind`. GCD sizes the pool. To tell whether the
 //!   dispatcher is closed without a second word of context or an allocation per runnable,
@@ -26,8 +26,9 @@
 //!   dispatchers, a dispatcher submits to a private concurrent queue targeting the same
 //!   global queue, whose queue-specific value is its gate (`dispatch_get_specific`); that
 //!   queue's hop costs about as much again as the raw `dispatch_async_f` (measured), so it is
-//!   only the fallback. Priorities map to QoS classes once tasks carry them; until then
-//!   everything is `USER_INITIATED`.
+//!   only the fallback (one private queue per QoS class). A task's `Priority` picks its QoS
+//!   class: `Low` `UTILITY`, `Medium` `DEFAULT`, `High` `USER_INITIATED`, `Realtime`
+//!   `USER_INTERACTIVE`.
 //!   With `Some(n)`, runnables wait in our own FIFO queue and at most `n` drain callbacks
 //!   (each running queued runnables, 64 at most before it hands its thread back to GCD) are
 //!   in flight, so `Some(1)` runs background work one task at a time in the order scheduled.
@@ -127,13 +128,14 @@ const MAIN_BUDGET: usize = 64;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MacDispatcherConfig {
-    /// `None` (the default): every background runnable goes straight to GCD's global
-    /// `USER_INITIATED` queue, and GCD decides how many threads run them.
+    /// `None` (the default): every background runnable goes straight to GCD's global queue
+    /// of its task's QoS class (`Medium`, the default priority: `DEFAULT`; see
+    /// [`Priority`](crate::Priority)), and GCD decides how many threads run them.
     ///
     /// `Some(n)`: at most `n` background runnables of this dispatcher run at once (0 counts
-    /// as 1), on the same global queue, started in the order they were scheduled; with 1 they
-    /// run one at a time in that order. A task blocking in `block` lends the pool one more
-    /// thread while it blocks. See the implementation notes of the module for what blocking
+    /// as 1), on the `USER_INITIATED` global queue whatever their priority, started in the
+    /// order they were scheduled; with 1 they run one at a time in that order. A task
+    /// blocking in `block` lends the pool one more thread while it blocks. See the implementation notes of the module for what blocking
     /// in a task means in the default mode on Linux.
     pub worker_threads: Option<usize>,
 }
@@ -168,7 +170,7 @@ impl MacDispatcherConfig {
 }
 
 /// The production [`Scheduler`] for Apple OSes, over Grand Central Dispatch: background tasks
-/// on GCD's global `USER_INITIATED` queue, timers on a dispatch timer source, foreground
+/// on GCD's global queues (one per QoS class, by the task's priority), timers on a dispatch timer source, foreground
 /// tasks on the process's main thread through the main queue.
 ///
 /// Foreground tasks run whenever the main queue is drained (the app's run loop,

@@ -1,7 +1,15 @@
 //! Background work on GCD: the [`Gate`] that says whether the dispatcher is closed, the
-//! trampolines that run a runnable handed straight to GCD's global `USER_INITIATED` queue
-//! (or drop it once its dispatcher is closed), and, for `worker_threads: Some(n)`, our FIFO
-//! queue with at most `n` drain callbacks in flight (one more lent while a task blocks).
+//! trampolines that run a runnable handed straight to the GCD global queue of its task's QoS
+//! class (or drop it once its dispatcher is closed), and, for `worker_threads: Some(n)`, our
+//! FIFO queue with at most `n` drain callbacks in flight (one more lent while a task blocks).
+//!
+//! **Priorities.** A task's [`Priority`] picks its QoS class ([`qos_class`]): `Low` runs at
+//! `UTILITY`, `Medium` at `DEFAULT`, `High` at `USER_INITIATED`, `Realtime` at
+//! `USER_INTERACTIVE`, on the global queue of that class (`dispatch_get_global_queue(qos,
+//! 0)`), or, without a slot, on the dispatcher's private queue of that class (one per class,
+//! each carrying the gate). The kernel's scheduler orders the classes. In limited mode
+//! (`worker_threads: Some(n)`) our own queue stays FIFO and its drain callbacks run at
+//! `USER_INITIATED`, whatever the tasks' priorities.
 //!
 //! A trampoline gets one word of context, the runnable, so the gate it checks is named by
 //! the function itself: [`SLOTS`] static gates, each with its own trampoline
@@ -12,7 +20,7 @@
 //! measured on libdispatch, it costs about as much again as the raw `dispatch_async_f`.
 
 use ::core::cell::Cell;
-use ::core::ffi::c_void;
+use ::core::ffi::{c_uint, c_void};
 use ::core::ptr::{self, NonNull};
 use ::core::sync::atomic::{AtomicBool, Ordering};
 use alloc::collections::VecDeque;
@@ -20,8 +28,11 @@ use alloc::sync::Arc;
 use std::io;
 
 use super::Shared;
-use super::ffi::{self, Function, Object, QOS_CLASS_USER_INITIATED, QUEUE_OVERCOMMIT};
-use crate::core::Runnable;
+use super::ffi::{
+    self, Function, Object, QOS_CLASS_DEFAULT, QOS_CLASS_USER_INITIATED,
+    QOS_CLASS_USER_INTERACTIVE, QOS_CLASS_UTILITY, QUEUE_OVERCOMMIT,
+};
+use crate::core::{Priority, Runnable};
 use crate::platform::main_thread::discard;
 use crate::platform::unwind::{no_unwind, run_guarded};
 use crate::sync::Mutex;
@@ -52,6 +63,34 @@ impl Gate {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The QoS class a background task of `priority` runs at.
+fn qos_class(priority: Priority) -> c_uint {
+    match priority {
+        Priority::Low => QOS_CLASS_UTILITY,
+        Priority::Medium => QOS_CLASS_DEFAULT,
+        Priority::High => QOS_CLASS_USER_INITIATED,
+        Priority::Realtime => QOS_CLASS_USER_INTERACTIVE,
+    }
+}
+
+/// Every priority, in the order of `Pool::queues`.
+const PRIORITIES: [Priority; 4] = [
+    Priority::Low,
+    Priority::Medium,
+    Priority::High,
+    Priority::Realtime,
+];
+
+/// The index of `priority` in `Pool::queues`.
+fn class_of(priority: Priority) -> usize {
+    match priority {
+        Priority::Low => 0,
+        Priority::Medium => 1,
+        Priority::High => 2,
+        Priority::Realtime => 3,
     }
 }
 
@@ -89,8 +128,8 @@ pub(super) enum DispatcherGate {
 
 impl DispatcherGate {
     /// Claims a free slot (if `direct`: only runnables handed straight to GCD need one), or a
-    /// gate for the private `queue` (set as its specific value).
-    fn new(queue: &Object, direct: bool) -> Self {
+    /// gate for the private `queues` (set as the specific value of each).
+    fn new(queues: &[Object], direct: bool) -> Self {
         for (slot, gate) in GATES.iter().enumerate().filter(|_| direct) {
             let claimed = gate
                 .in_use
@@ -102,13 +141,20 @@ impl DispatcherGate {
             }
         }
         let gate = Arc::new(Gate::new());
-        let context = Arc::into_raw(gate.clone()).cast_mut().cast::<c_void>();
-        // SAFETY: the queue is live and ours; the context is a strong reference the queue
-        // owns from now on, released by `release_gate` when the queue is disposed of, which
-        // libdispatch does only once no callback of the queue is pending or running.
-        unsafe {
-            ffi::dispatch_queue_set_specific(queue.raw(), gate_key(), context, Some(release_gate))
-        };
+        for queue in queues {
+            let context = Arc::into_raw(gate.clone()).cast_mut().cast::<c_void>();
+            // SAFETY: the queue is live and ours; the context is a strong reference the queue
+            // owns from now on, released by `release_gate` when the queue is disposed of,
+            // which libdispatch does only once no callback of the queue is pending or running.
+            unsafe {
+                ffi::dispatch_queue_set_specific(
+                    queue.raw(),
+                    gate_key(),
+                    context,
+                    Some(release_gate),
+                )
+            };
+        }
         Self::Queue(gate)
     }
 
@@ -139,9 +185,10 @@ impl Drop for DispatcherGate {
 
 /// The background side of one dispatcher.
 pub(super) struct Pool {
-    /// The private concurrent queue: direct runnables go through it only without a slot;
-    /// drain callbacks (but lent ones) always do.
-    queue: Object,
+    /// The private concurrent queues, one per priority (by `class_of`), each at its QoS
+    /// class: direct runnables go through them only without a slot; drain callbacks (but
+    /// lent ones) always go through the `USER_INITIATED` (`High`) one.
+    queues: [Object; 4],
     pub(super) gate: DispatcherGate,
     /// Our FIFO queue, for `worker_threads: Some(n)`; `None` hands runnables straight to GCD.
     limited: Option<Mutex<Limited>>,
@@ -169,21 +216,24 @@ std::thread_local! {
 impl Pool {
     /// The private queue with its gate, and our own queue for `width` `Some(n)`.
     pub(super) fn new(width: Option<usize>) -> io::Result<Self> {
-        // SAFETY: `_dispatch_queue_attr_concurrent` is libdispatch's static attribute
-        // (`DISPATCH_QUEUE_CONCURRENT`); the result is another static attribute (attributes
-        // are never released).
-        let attr = unsafe {
-            ffi::dispatch_queue_attr_make_with_qos_class(
-                (&raw const ffi::_dispatch_queue_attr_concurrent).cast_mut(),
-                QOS_CLASS_USER_INITIATED,
-                0,
-            )
-        };
-        // SAFETY: a NUL-terminated label (copied by libdispatch) and a valid attribute.
-        let raw = unsafe { ffi::dispatch_queue_create(c"unified-scheduler.gcd".as_ptr(), attr) };
-        let queue =
-            Object::owned(raw).ok_or_else(|| io::Error::other("dispatch_queue_create failed"))?;
-        let gate = DispatcherGate::new(&queue, width.is_none());
+        let [low, medium, high, realtime] = PRIORITIES.map(|priority| {
+            // SAFETY: `_dispatch_queue_attr_concurrent` is libdispatch's static attribute
+            // (`DISPATCH_QUEUE_CONCURRENT`); the result is another static attribute
+            // (attributes are never released).
+            let attr = unsafe {
+                ffi::dispatch_queue_attr_make_with_qos_class(
+                    (&raw const ffi::_dispatch_queue_attr_concurrent).cast_mut(),
+                    qos_class(priority),
+                    0,
+                )
+            };
+            // SAFETY: a NUL-terminated label (copied by libdispatch) and a valid attribute.
+            let raw =
+                unsafe { ffi::dispatch_queue_create(c"unified-scheduler.gcd".as_ptr(), attr) };
+            Object::owned(raw).ok_or_else(|| io::Error::other("dispatch_queue_create failed"))
+        });
+        let queues = [low?, medium?, high?, realtime?];
+        let gate = DispatcherGate::new(&queues, width.is_none());
         let limited = width.map(|width| {
             Mutex::new(Limited {
                 queue: VecDeque::new(),
@@ -193,7 +243,7 @@ impl Pool {
             })
         });
         Ok(Self {
-            queue,
+            queues,
             gate,
             limited,
         })
@@ -238,13 +288,16 @@ impl Shared {
             if self.pool.gate.is_closed() {
                 return discard([runnable]); // a wake after shutdown
             }
+            let priority = runnable.metadata().priority;
             let context = runnable.into_raw().as_ptr().cast::<c_void>();
             let (queue, trampoline) = match self.pool.gate {
-                DispatcherGate::Slot(slot) => (
-                    ffi::global_queue(QOS_CLASS_USER_INITIATED, 0),
-                    TRAMPOLINES[slot],
+                DispatcherGate::Slot(slot) => {
+                    (ffi::global_queue(qos_class(priority), 0), TRAMPOLINES[slot])
+                }
+                DispatcherGate::Queue(_) => (
+                    self.pool.queues[class_of(priority)].raw(),
+                    run_on_queue as Function,
                 ),
-                DispatcherGate::Queue(_) => (self.pool.queue.raw(), run_on_queue as Function),
             };
             // SAFETY: the queue is live (a static global queue, or ours, which we hold); the
             // trampoline takes the runnable back from `context` exactly once, when GCD calls it.
@@ -275,7 +328,7 @@ impl Shared {
         let queue = if overcommit {
             ffi::global_queue(QOS_CLASS_USER_INITIATED, QUEUE_OVERCOMMIT)
         } else {
-            self.pool.queue.raw()
+            self.pool.queues[class_of(Priority::High)].raw()
         };
         let context = Arc::into_raw(self.clone()).cast_mut().cast::<c_void>();
         // SAFETY: the queue is live (ours, held by `self`, or a static global queue);

@@ -13,7 +13,9 @@
 //!   on any thread can run that `Drop`. After it, a wake cancels its task.
 //! - **Background work** ([`pool`]). Runnables wait in our own FIFO queue; each `schedule` pushes
 //!   one and submits one simple callback with `TrySubmitThreadpoolCallback` and a
-//!   `TP_CALLBACK_ENVIRON_V3` (normal callback priority; by default a private pool of
+//!   `TP_CALLBACK_ENVIRON_V3` (the callback priority of the task's `Priority`: `Low` low,
+//!   `Medium` normal, `High` and `Realtime` high, one environment per priority set up once,
+//!   and one queue per priority, see [`pool`]; by default a private pool of
 //!   `max(cpus, 2)` threads, all started up front like the `LinuxDispatcher`'s workers, or the
 //!   process-wide pool, see [`WindowsDispatcherConfig::worker_threads`]). A callback takes one
 //!   runnable off the queue and runs it. Keeping the runnables in our queue (not in the callback's
@@ -108,7 +110,7 @@ use crate::platform::main_thread::{self, MainThread, ParkSteps};
 use crate::sync::Mutex;
 
 use self::foreground::MainQueue;
-use self::pool::{CallbackEnv, Pool};
+use self::pool::{CallbackEnvs, Pool};
 use self::timers::Timers;
 use self::window::{WindowHandle, window_class};
 
@@ -237,7 +239,8 @@ struct Shared {
     pool: Mutex<Pool>,
     /// Signalled when a callback stops running runnables after shutdown.
     pool_idle: Condvar,
-    env: CallbackEnv,
+    /// One callback environment per callback priority.
+    envs: CallbackEnvs,
     timers: Mutex<Timers>,
     main: Mutex<MainQueue>,
     /// The message-only window, owned by the main thread.
@@ -313,7 +316,7 @@ impl WindowsDispatcher {
     /// ```
     pub fn try_with_config(config: WindowsDispatcherConfig) -> io::Result<Self> {
         let (class, _) = window_class()?;
-        let (env, private_pool, threads) = pool::callback_env(config.worker_threads)?;
+        let (envs, private_pool, threads) = pool::callback_envs(config.worker_threads)?;
         let hwnd = match window::create(class) {
             Ok(hwnd) => hwnd,
             Err(error) => {
@@ -327,7 +330,7 @@ impl WindowsDispatcher {
         let shared = Arc::new(Shared {
             pool: Mutex::new(Pool::new()),
             pool_idle: Condvar::new(),
-            env,
+            envs,
             timers: Mutex::new(Timers::new()),
             main: Mutex::new(MainQueue::new()),
             hwnd,
@@ -470,7 +473,7 @@ impl fmt::Debug for WindowsDispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (queued, running) = {
             let pool = self.shared.pool.lock();
-            (pool.queue.len(), pool.running)
+            (pool.len(), pool.running)
         };
         let timers = self.shared.timers.lock().heap.len();
         let foreground = self.shared.main.lock().queue.len();

@@ -1,8 +1,17 @@
-//! Background work on the Windows thread pool: the callback environment and the private
-//! pool it binds, our FIFO queue of runnables, one simple callback submitted per runnable
-//! (a failed submission is adopted by a callback in flight, else retried), and the callback
-//! that runs them. The runnables stay in our queue, not in the callbacks' contexts, so that
+//! Background work on the Windows thread pool: the callback environments (one per
+//! `TP_CALLBACK_PRIORITY`) and the private pool they bind, our FIFO queues of runnables (one
+//! per callback priority), one simple callback submitted per runnable at its priority (a
+//! failed submission is adopted by a callback in flight, else retried), and the callbacks
+//! that run them. The runnables stay in our queues, not in the callbacks' contexts, so that
 //! shutdown can take and cancel them.
+//!
+//! **Priorities.** A task's [`Priority`] picks its callback priority: `Low` runs at
+//! `TP_CALLBACK_PRIORITY_LOW`, `Medium` at `NORMAL`, `High` and `Realtime` at `HIGH`. The
+//! pool runs a callback of a higher priority before one of a lower priority; a callback of
+//! priority `c` takes the head of queue `c`, so the order the pool picks is the order the
+//! runnables run in. (Its queue is empty only if a callback adopted the runnable its
+//! submission was for: then it takes the head of the most urgent non-empty queue, as
+//! adopting callbacks do.) Ordering beyond that, and starvation, are the pool's business.
 
 use ::core::cell::Cell;
 use ::core::ffi::c_void;
@@ -15,19 +24,54 @@ use std::io;
 use std::thread;
 
 use windows_sys::Win32::System::Threading::{
-    CloseThreadpool, CreateThreadpool, PTP_POOL, SetThreadpoolThreadMaximum,
-    SetThreadpoolThreadMinimum, TP_CALLBACK_ENVIRON_V3, TP_CALLBACK_PRIORITY_NORMAL,
-    TrySubmitThreadpoolCallback,
+    CloseThreadpool, CreateThreadpool, PTP_POOL, PTP_SIMPLE_CALLBACK, SetThreadpoolThreadMaximum,
+    SetThreadpoolThreadMinimum, TP_CALLBACK_ENVIRON_V3, TP_CALLBACK_PRIORITY,
+    TP_CALLBACK_PRIORITY_COUNT, TP_CALLBACK_PRIORITY_HIGH, TP_CALLBACK_PRIORITY_LOW,
+    TP_CALLBACK_PRIORITY_NORMAL, TrySubmitThreadpoolCallback,
 };
 
 use super::Shared;
-use crate::core::Runnable;
+use crate::core::{Priority, Runnable};
+
+/// How many callback priorities there are: the length of the per-priority arrays, which are
+/// indexed by `TP_CALLBACK_PRIORITY` (`HIGH` 0, `NORMAL` 1, `LOW` 2).
+const CLASSES: usize = TP_CALLBACK_PRIORITY_COUNT as usize;
+
+/// The classes, most urgent first (the order adopting callbacks look at the queues in).
+const MOST_URGENT_FIRST: [usize; CLASSES] = [
+    TP_CALLBACK_PRIORITY_HIGH as usize,
+    TP_CALLBACK_PRIORITY_NORMAL as usize,
+    TP_CALLBACK_PRIORITY_LOW as usize,
+];
+
+/// The callback priority a background task of `priority` runs at.
+fn callback_priority(priority: Priority) -> TP_CALLBACK_PRIORITY {
+    match priority {
+        Priority::Low => TP_CALLBACK_PRIORITY_LOW,
+        Priority::Medium => TP_CALLBACK_PRIORITY_NORMAL,
+        Priority::High | Priority::Realtime => TP_CALLBACK_PRIORITY_HIGH,
+    }
+}
+
+/// The class (index of the per-priority arrays) of a background runnable.
+pub(super) fn class_of(runnable: &Runnable) -> usize {
+    callback_priority(runnable.metadata().priority) as usize
+}
+
+/// The callback submitted for a runnable of each class, by class.
+const CALLBACKS: [PTP_SIMPLE_CALLBACK; CLASSES] = [
+    Some(work_callback::<0>),
+    Some(work_callback::<1>),
+    Some(work_callback::<2>),
+];
 use crate::platform::unwind::{no_unwind, run_guarded};
 
-/// Our FIFO queue of background runnables and the callbacks counted against it.
+/// Our FIFO queues of background runnables, one per class, and the callbacks counted
+/// against them.
 pub(super) struct Pool {
-    pub(super) queue: VecDeque<Runnable>,
-    /// Submitted callbacks that have not started yet.
+    /// By class: the runnables a callback of that priority was submitted for.
+    queues: [VecDeque<Runnable>; CLASSES],
+    /// Submitted callbacks (of any priority) that have not started yet.
     pending: usize,
     /// Callbacks counted in `pending` whose submission is still under way (the submitting
     /// thread has released the lock but not yet returned from the pool): `Drop` waits for
@@ -44,7 +88,11 @@ pub(super) struct Pool {
 impl Pool {
     pub(super) fn new() -> Self {
         Self {
-            queue: VecDeque::with_capacity(1024),
+            queues: [
+                VecDeque::new(),
+                VecDeque::with_capacity(1024), // NORMAL: the default priority's
+                VecDeque::new(),
+            ],
             pending: 0,
             submitting: 0,
             running: 0,
@@ -52,18 +100,80 @@ impl Pool {
             shutdown: false,
         }
     }
+
+    /// How many runnables wait, in every queue.
+    pub(super) fn len(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    /// Takes every queued runnable (shutdown), most urgent first.
+    pub(super) fn take_all(&mut self) -> impl Iterator<Item = Runnable> + '_ {
+        MOST_URGENT_FIRST
+            .into_iter()
+            .flat_map(|class| mem::take(&mut self.queues[class]))
+    }
+
+    /// The head of queue `class`, else the head of the most urgent non-empty queue.
+    fn pop(&mut self, class: usize) -> Option<Runnable> {
+        self.queues[class]
+            .pop_front()
+            .or_else(|| self.pop_most_urgent())
+    }
+
+    /// The head of the most urgent non-empty queue.
+    fn pop_most_urgent(&mut self) -> Option<Runnable> {
+        MOST_URGENT_FIRST
+            .into_iter()
+            .find_map(|class| self.queues[class].pop_front())
+    }
+
+    /// The class of the most urgent runnable waiting, `NORMAL`'s if none waits.
+    fn most_urgent_class(&self) -> usize {
+        MOST_URGENT_FIRST
+            .into_iter()
+            .find(|&class| !self.queues[class].is_empty())
+            .unwrap_or(TP_CALLBACK_PRIORITY_NORMAL as usize)
+    }
 }
 
-/// A `TP_CALLBACK_ENVIRON_V3`, shareable: it is only read (by the thread-pool calls that
-/// copy it), and its pool handle stays valid while anything can still submit to it.
-pub(super) struct CallbackEnv(pub(super) TP_CALLBACK_ENVIRON_V3);
+/// The `TP_CALLBACK_ENVIRON_V3`s, one per callback priority (by class), all binding the same
+/// pool; shareable: they are only read (by the thread-pool calls that copy them), and their
+/// pool handle stays valid while anything can still submit to it.
+pub(super) struct CallbackEnvs([TP_CALLBACK_ENVIRON_V3; CLASSES]);
 
-// SAFETY: the environment is plain data (handles and pointers that are all null except the
-// pool handle); the Windows thread-pool functions only read it and may be called from any
-// thread, so sharing a `&CallbackEnv` across threads is sound.
-unsafe impl Send for CallbackEnv {}
+// SAFETY: the environments are plain data (handles and pointers that are all null except
+// the pool handle); the Windows thread-pool functions only read them and may be called from
+// any thread, so sharing a `&CallbackEnvs` across threads is sound.
+unsafe impl Send for CallbackEnvs {}
 // SAFETY: as above.
-unsafe impl Sync for CallbackEnv {}
+unsafe impl Sync for CallbackEnvs {}
+
+impl CallbackEnvs {
+    /// The environment of callback priority `class`.
+    fn of(&self, class: usize) -> &TP_CALLBACK_ENVIRON_V3 {
+        &self.0[class]
+    }
+
+    /// The environment of normal callback priority (timers use it).
+    pub(super) fn normal(&self) -> &TP_CALLBACK_ENVIRON_V3 {
+        self.of(TP_CALLBACK_PRIORITY_NORMAL as usize)
+    }
+
+    /// The private pool the environments bind, 0 for the process-wide pool.
+    fn pool(&self) -> PTP_POOL {
+        self.normal().Pool
+    }
+}
+
+/// `SetThreadpoolCallbackPriority`, which `<threadpoolapiset.h>` defines inline (no DLL
+/// exports it, so windows-sys has no binding): it sets the field of a V3 environment.
+fn set_callback_priority(env: &mut TP_CALLBACK_ENVIRON_V3, priority: TP_CALLBACK_PRIORITY) {
+    debug_assert!(
+        env.Version >= 3,
+        "callback priorities need a V3 environment"
+    );
+    env.CallbackPriority = priority;
+}
 
 std::thread_local! {
     /// The `Shared` whose runnables this pool thread is running right now (null if none),
@@ -74,11 +184,12 @@ std::thread_local! {
     static BLOCKING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The callback environment for [`worker_threads`](super::WindowsDispatcherConfig::worker_threads),
-/// the private pool it binds (0 for the process-wide pool) and the pool's thread count.
-pub(super) fn callback_env(
+/// The callback environments for [`worker_threads`](super::WindowsDispatcherConfig::worker_threads),
+/// one per callback priority, the private pool they bind (0 for the process-wide pool) and
+/// the pool's thread count.
+pub(super) fn callback_envs(
     worker_threads: Option<usize>,
-) -> io::Result<(CallbackEnv, PTP_POOL, usize)> {
+) -> io::Result<(CallbackEnvs, PTP_POOL, usize)> {
     let mut env = TP_CALLBACK_ENVIRON_V3 {
         Version: 3,
         CallbackPriority: TP_CALLBACK_PRIORITY_NORMAL,
@@ -110,32 +221,48 @@ pub(super) fn callback_env(
             (pool, max)
         }
     };
-    Ok((CallbackEnv(env), private_pool, threads))
+    let envs = [
+        TP_CALLBACK_PRIORITY_HIGH,
+        TP_CALLBACK_PRIORITY_NORMAL,
+        TP_CALLBACK_PRIORITY_LOW,
+    ]
+    .map(|priority| {
+        let mut env = env;
+        set_callback_priority(&mut env, priority);
+        env
+    });
+    debug_assert!(
+        (0..CLASSES).all(|class| envs[class].CallbackPriority as usize == class),
+        "the environments are indexed by their priority"
+    );
+    Ok((CallbackEnvs(envs), private_pool, threads))
 }
 
 impl Shared {
-    /// Queues a background runnable and submits a callback for it.
+    /// Queues a background runnable and submits a callback at its priority for it.
     pub(super) fn push(self: &Arc<Self>, runnable: Runnable) {
-        if self.enqueue(runnable) {
-            self.submit();
+        if let Some(class) = self.enqueue(runnable) {
+            self.submit(class);
         }
     }
 
     /// Queues a background runnable and counts the callback it needs, without submitting
-    /// it yet; `false` if the pool is shut down (the task is cancelled instead).
-    pub(super) fn enqueue(&self, runnable: Runnable) -> bool {
+    /// it yet: the class to submit it at, or `None` if the pool is shut down (the task is
+    /// cancelled instead).
+    pub(super) fn enqueue(&self, runnable: Runnable) -> Option<usize> {
         let mut pool = self.pool.lock();
         if pool.shutdown {
             // A wake after shutdown (through the task queue): the task is cancelled like
             // every other one at shutdown.
             drop(pool);
             drop(runnable);
-            return false;
+            return None;
         }
-        pool.queue.push_back(runnable);
+        let class = class_of(&runnable);
+        pool.queues[class].push_back(runnable);
         pool.pending += 1;
         pool.submitting += 1;
-        true
+        Some(class)
     }
 
     /// The task running on this pool thread is about to block in `block`: raise the private
@@ -156,8 +283,10 @@ impl Shared {
         self.set_thread_limit(&pool);
         pool.pending += 1;
         pool.submitting += 1;
+        // At the priority of the most urgent work that waits for the new thread.
+        let class = pool.most_urgent_class();
         drop(pool);
-        self.submit();
+        self.submit(class);
     }
 
     /// After a runnable ran on this pool thread: if its task blocked, take back the thread
@@ -177,20 +306,20 @@ impl Shared {
     /// the pool lock, before shutdown, so the pool handle is open (`Drop` closes it only
     /// after every callback but its own caller's has stopped running).
     fn set_thread_limit(&self, pool: &Pool) {
-        if self.env.0.Pool == 0 {
+        if self.envs.pool() == 0 {
             return; // the process-wide pool: the system sizes it
         }
         let max = (self.threads + pool.blocked).min(u32::MAX as usize) as u32;
         // SAFETY: the private pool is open (see above); raising or lowering the maximum of
         // a pool whose minimum stays below it is always allowed.
-        unsafe { SetThreadpoolThreadMaximum(self.env.0.Pool, max) };
+        unsafe { SetThreadpoolThreadMaximum(self.envs.pool(), max) };
     }
 
-    /// Submits one callback, already counted in `pending` and `submitting`. See the
-    /// implementation notes: on failure, an in-flight callback adopts the runnable, or we
-    /// retry.
-    pub(super) fn submit(self: &Arc<Self>) {
-        self.try_submit();
+    /// Submits one callback of class `class`, already counted in `pending` and
+    /// `submitting`. See the implementation notes: on failure, an in-flight callback adopts
+    /// the runnable, or we retry.
+    pub(super) fn submit(self: &Arc<Self>, class: usize) {
+        self.try_submit(class);
         let mut pool = self.pool.lock();
         pool.submitting -= 1;
         if pool.shutdown && pool.submitting == 0 {
@@ -198,17 +327,18 @@ impl Shared {
         }
     }
 
-    fn try_submit(self: &Arc<Self>) {
+    fn try_submit(self: &Arc<Self>, class: usize) {
         loop {
             let context = Arc::into_raw(self.clone());
             // SAFETY: `work_callback` has the simple-callback signature; `context` is a
             // strong reference that the callback takes back; the environment is a valid V3
-            // environment whose pool (if any) is open while the dispatcher lives.
+            // environment (with a valid callback priority) whose pool (if any) is open
+            // while the dispatcher lives.
             let submitted = unsafe {
                 TrySubmitThreadpoolCallback(
-                    Some(work_callback),
+                    CALLBACKS[class],
                     context as *mut c_void,
-                    &self.env.0,
+                    self.envs.of(class),
                 )
             };
             if submitted != 0 {
@@ -227,14 +357,15 @@ impl Shared {
         }
     }
 
-    /// One submitted callback: run one runnable, then any that no callback is coming for.
-    fn work(&self) {
+    /// One submitted callback of class `class`: run one runnable (of its class if one
+    /// waits), then any that no callback is coming for, most urgent first.
+    fn work(&self, class: usize) {
         let mut pool = self.pool.lock();
         pool.pending -= 1;
         if pool.shutdown {
             return;
         }
-        let Some(mut runnable) = pool.queue.pop_front() else {
+        let Some(mut runnable) = pool.pop(class) else {
             return;
         };
         pool.running += 1;
@@ -244,8 +375,8 @@ impl Shared {
             run_guarded(runnable);
             self.end_blocking();
             let mut pool = self.pool.lock();
-            if !pool.shutdown && pool.queue.len() > pool.pending {
-                if let Some(next) = pool.queue.pop_front() {
+            if !pool.shutdown && pool.len() > pool.pending {
+                if let Some(next) = pool.pop_most_urgent() {
                     runnable = next;
                     continue;
                 }
@@ -260,12 +391,15 @@ impl Shared {
     }
 }
 
-/// The simple callback submitted once per background runnable.
-unsafe extern "system" fn work_callback(_instance: isize, context: *mut c_void) {
+/// The simple callback submitted once per background runnable of class `CLASS`.
+unsafe extern "system" fn work_callback<const CLASS: usize>(
+    _instance: isize,
+    context: *mut c_void,
+) {
     no_unwind("thread-pool callback", || {
         // SAFETY: `context` is the strong reference `submit` leaked for this callback,
         // which runs once: we take it back exactly once.
         let shared = unsafe { Arc::from_raw(context as *const Shared) };
-        shared.work();
+        shared.work(CLASS);
     });
 }

@@ -52,7 +52,7 @@ impl Drop for WindowsDispatcher {
         {
             let mut pool = shared.pool.lock();
             pool.shutdown = true;
-            dropped.extend(pool.queue.drain(..));
+            dropped.extend(pool.take_all());
         }
         // 3. Cancel what never ran, so every awaiter hears of it (off the main thread a
         // foreground task's `!Send` future is leaked inside it, never dropped here). From

@@ -98,7 +98,7 @@ impl Shared {
             // box that the timer's owner frees (see `Timers::armed`); the environment is a
             // valid V3 environment.
             let timer = unsafe {
-                CreateThreadpoolTimer(Some(timer_callback), ctx as *mut c_void, &self.env.0)
+                CreateThreadpoolTimer(Some(timer_callback), ctx as *mut c_void, self.envs.normal())
             };
             if timer != 0 {
                 break timer;
@@ -117,16 +117,16 @@ impl Shared {
     }
 
     /// Hands fired timers over, in order: foreground ones to the main thread, the rest to
-    /// the pool's queue. Returns how many pool callbacks are still to be submitted, which
+    /// the pool's queues. Returns the classes of the pool callbacks still to be submitted, which
     /// the caller does once it has released the timers lock (a submission may have to wait
     /// and retry, see `pool`, and must not hold up every other timer meanwhile).
-    fn push_fired(&self, fired: Vec<Runnable>) -> usize {
-        let mut to_submit = 0;
+    fn push_fired(&self, fired: Vec<Runnable>) -> Vec<usize> {
+        let mut to_submit = Vec::new();
         for runnable in fired {
             if runnable.metadata().foreground {
                 self.send_foreground(runnable);
-            } else if self.enqueue(runnable) {
-                to_submit += 1;
+            } else if let Some(class) = self.enqueue(runnable) {
+                to_submit.push(class);
             }
         }
         to_submit
@@ -155,8 +155,8 @@ impl Shared {
         let to_submit = self.push_fired(fired);
         timers.armed.remove(&ctx.id);
         drop(timers);
-        for _ in 0..to_submit {
-            self.submit();
+        for class in to_submit {
+            self.submit(class);
         }
         true
     }
