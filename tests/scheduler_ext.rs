@@ -153,7 +153,17 @@ fn a_timeout_cancels_the_future_and_its_tasks_stop() {
     });
 }
 
-#[cfg(feature = "linux-calloop")]
+#[cfg(all(
+    feature = "linux-calloop",
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )
+))]
 #[test]
 fn the_helpers_work_on_an_arc_of_the_linux_dispatcher() {
     let dispatcher = Arc::new(unified_scheduler::LinuxDispatcher::new());

@@ -1,6 +1,14 @@
 //! `BackgroundExecutor::spawn_dedicated` on a production dispatcher (the LinuxDispatcher):
 //! the future runs on a thread of its own, neither the main thread nor a pool worker, and
 //! may be `!Send`.
+#![cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
 
 mod common;
 
