@@ -22,6 +22,7 @@ mod hints;
 mod parallel;
 #[cfg(feature = "std")]
 mod pending_traces;
+mod prefetch;
 #[cfg(feature = "std")]
 mod replay;
 mod report;

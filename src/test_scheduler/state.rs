@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
+use super::prefetch::{PREFETCH_FROM, prefetch_task};
 use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
 use super::tasks::{LiveTask, TaskTable};
@@ -141,7 +142,11 @@ impl State {
             if candidates > 0 {
                 let choice = self.rng.below(candidates);
                 return if choice < self.ready.len() {
-                    self.ready.swap_remove_back(choice)
+                    let picked = self.ready.swap_remove_back(choice);
+                    if self.ready.len() >= PREFETCH_FROM {
+                        self.prefetch_next_pick(heads);
+                    }
+                    picked
                 } else {
                     self.pop_session(choice - self.ready.len())
                 };
@@ -183,6 +188,16 @@ impl State {
             };
         }
         unreachable!("the draw is below the total weight")
+    }
+
+    /// Prefetches the task the next uniform pick takes if nothing is scheduled meanwhile
+    /// (see `prefetch`).
+    #[inline]
+    fn prefetch_next_pick(&self, heads: usize) {
+        let next = self.rng.peek_below(self.ready.len() + heads);
+        if let Some(runnable) = self.ready.get(next) {
+            prefetch_task(runnable);
+        }
     }
 
     /// How many sessions have a task to run and are not blocked.
