@@ -193,7 +193,7 @@ mod on_test_loop {
     use ::core::panic::Location;
     use alloc::sync::Arc;
 
-    use crate::core::thread_bound::ThreadBound;
+    use crate::core::spawn::spawn_thread_bound;
     use crate::core::{Runnable, Scheduler, Task, TaskMetadata, tracking};
 
     pub(super) fn spawn<Fut>(
@@ -216,37 +216,12 @@ mod on_test_loop {
             }
         };
         let (runnable, task) = match watch.track(future, id) {
-            Ok(tracked) => spawn_bound(tracked, metadata, schedule),
-            Err(future) => spawn_bound(future, metadata, schedule),
+            // The one `unsafe` spawn of a `!Send` future is core's, under its `ThreadBound`.
+            Ok(tracked) => spawn_thread_bound(tracked, metadata, schedule),
+            Err(future) => spawn_thread_bound(future, metadata, schedule),
         };
         scheduler.schedule_foreground(runnable);
         Task::spawned(task, watch)
-    }
-
-    fn spawn_bound<F, S>(
-        future: F,
-        metadata: TaskMetadata,
-        schedule: S,
-    ) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
-    where
-        F: Future + 'static,
-        F::Output: Send + 'static,
-        S: Fn(Runnable) + Send + Sync + 'static,
-    {
-        let future = ThreadBound::new(future, metadata);
-        // SAFETY: async-task requires that the runnable of a `!Send` future be used and
-        // dropped only on the thread that spawned it. `ThreadBound` keeps that promise for
-        // every use that touches the future (the invariant in `core`'s module docs): it
-        // polls it only on this thread (elsewhere it panics) and drops it only here
-        // (elsewhere it leaks it), so running or dropping the runnable elsewhere never
-        // touches the `!Send` state. The output is `Send`. The schedule closure is `Send +
-        // Sync`, and so are the wakers built on it. The future and output are `'static`.
-        unsafe {
-            async_task::Builder::new()
-                .metadata(metadata)
-                .propagate_panic(true)
-                .spawn_unchecked(move |_| future, schedule)
-        }
     }
 }
 

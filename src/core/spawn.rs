@@ -325,7 +325,7 @@ where
 }
 
 #[cfg(feature = "std")]
-fn spawn_thread_bound<F, S>(
+pub(crate) fn spawn_thread_bound<F, S>(
     future: F,
     metadata: TaskMetadata,
     schedule: S,
