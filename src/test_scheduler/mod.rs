@@ -33,6 +33,8 @@ mod schedule_log;
 #[cfg(feature = "std")]
 mod schedule_report;
 mod scheduler_impl;
+#[cfg(feature = "std")]
+mod spare_queues;
 mod state;
 mod step;
 mod tasks;

@@ -10,6 +10,8 @@ use super::config::TestSchedulerConfig;
 use super::prefetch::{PREFETCH_FROM, prefetch_task};
 use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
+#[cfg(feature = "std")]
+use super::spare_queues::SpareQueues;
 use super::tasks::{LiveTask, TaskTable};
 use super::trace::Trace;
 use crate::core::tracking::{TaskEnd, TaskEvent};
@@ -71,11 +73,18 @@ impl State {
         if config.record_schedule {
             schedule.keep_all();
         }
+        #[cfg(feature = "std")]
+        let (ready, tasks) = match SpareQueues::take() {
+            Some(spare) => (spare.ready, TaskTable::with_buffers(spare.tasks)),
+            None => (VecDeque::new(), TaskTable::new()),
+        };
+        #[cfg(not(feature = "std"))]
+        let (ready, tasks) = (VecDeque::new(), TaskTable::new());
         Self {
             rng: SeededRng::new(config.seed),
             config,
             elapsed: Duration::ZERO,
-            ready: VecDeque::new(),
+            ready,
             prioritized: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
             sessions: Vec::new(),
             blocked_sessions: Vec::new(),
@@ -83,7 +92,7 @@ impl State {
             deprioritized: VecDeque::new(),
             deprioritized_labels: Vec::new(),
             timers: TimerHeap::new(),
-            tasks: TaskTable::new(),
+            tasks,
             trace: Trace::new(),
             schedule,
             waiting_hint: None,
@@ -321,6 +330,19 @@ impl State {
         all.extend(self.timers.drain());
         all.append(&mut self.discarded);
         all
+    }
+}
+
+/// The queues' memory goes to the next scheduler made on this thread (`spare_queues`).
+#[cfg(feature = "std")]
+impl Drop for State {
+    fn drop(&mut self) {
+        let table_capacity = self.tasks.capacity();
+        SpareQueues {
+            ready: ::core::mem::take(&mut self.ready),
+            tasks: self.tasks.take_buffers(),
+        }
+        .keep(table_capacity);
     }
 }
 

@@ -107,6 +107,14 @@ impl Ended {
     }
 }
 
+/// A task table's window memory, empty, passed from one table to the next
+/// (`TaskTable::take_buffers`, `TaskTable::with_buffers`).
+#[cfg(feature = "std")]
+pub(crate) struct TableBuffers {
+    states: VecDeque<Slot>,
+    info: VecDeque<LiveTask>,
+}
+
 /// Which tasks are alive. Ids are handed out 1, 2, 3, ... so recent tasks sit in a window
 /// indexed by `id - first`, trimmed from the front as the oldest tasks end. A task that
 /// outlives most of the window (one early task that lives for the whole test) moves to
@@ -142,6 +150,38 @@ impl TaskTable {
                 panicked: Vec::new(),
             },
         }
+    }
+
+    /// An empty table that grows into `buffers` (from an earlier table) before it allocates.
+    #[cfg(feature = "std")]
+    pub(crate) fn with_buffers(buffers: TableBuffers) -> Self {
+        let TableBuffers {
+            mut states,
+            mut info,
+        } = buffers;
+        states.clear();
+        info.clear();
+        Self {
+            states,
+            info,
+            ..Self::new()
+        }
+    }
+
+    /// The window's memory, emptied, for a later table; this one is left empty.
+    #[cfg(feature = "std")]
+    pub(crate) fn take_buffers(&mut self) -> TableBuffers {
+        let mut states = ::core::mem::take(&mut self.states);
+        let mut info = ::core::mem::take(&mut self.info);
+        states.clear();
+        info.clear();
+        TableBuffers { states, info }
+    }
+
+    /// How many tasks the window holds without growing.
+    #[cfg(feature = "std")]
+    pub(crate) fn capacity(&self) -> usize {
+        self.states.capacity().min(self.info.capacity())
     }
 
     /// Notes that the task was scheduled: the first time, it becomes live.
