@@ -142,9 +142,10 @@ impl BackgroundExecutor {
     /// The call waits only for the thread to start.
     ///
     /// Under the `TestScheduler` no thread is started: the future runs as a foreground task
-    /// of the test's scheduler (on the test's thread, like every task there), so the seed
-    /// decides its interleaving like any other task's. It may be called from a background
-    /// task there too, as in production.
+    /// of the test's scheduler (on the test's thread, like every task there), in a session
+    /// of its own, so the seed decides its interleaving like any other task's and no
+    /// executor's `block` holds it back (its own thread would not wait either). It may be
+    /// called from a background task there too, as in production.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -172,21 +173,20 @@ impl BackgroundExecutor {
         Fut::Output: Send + 'static,
     {
         #[cfg(feature = "test-scheduler")]
-        if self
-            .scheduler
-            .downcast_ref::<crate::TestScheduler>()
-            .is_some()
-        {
+        if let Some(test) = self.scheduler.downcast_ref::<crate::TestScheduler>() {
             let future = async move { f().await };
-            return on_test_loop::spawn(&self.scheduler, future, Location::caller());
+            let session = test.new_session();
+            return on_test_loop::spawn(&self.scheduler, future, session, Location::caller());
         }
         dedicated::spawn(&self.scheduler, f, Location::caller())
     }
 }
 
-/// `spawn_dedicated` under the TestScheduler: a foreground task of the test's scheduler,
-/// spawned like `spawn_foreground` but from anywhere the test runs (a background task too,
-/// as production allows), bound to the thread that spawned it.
+/// `spawn_dedicated` under the TestScheduler: a foreground task of the test's scheduler in
+/// a session of its own (as its own thread's loop would be on production, so a `block` of
+/// any executor does not hold it back), spawned like `spawn_foreground` but from anywhere
+/// the test runs (a background task too, as production allows), bound to the thread that
+/// spawned it.
 #[cfg(feature = "test-scheduler")]
 mod on_test_loop {
     use ::core::future::Future;
@@ -199,6 +199,7 @@ mod on_test_loop {
     pub(super) fn spawn<Fut>(
         scheduler: &Arc<dyn Scheduler>,
         future: Fut,
+        session: u16,
         spawned_at: &'static Location<'static>,
     ) -> Task<Fut::Output>
     where
@@ -206,7 +207,9 @@ mod on_test_loop {
         Fut::Output: Send + 'static,
     {
         let (id, watch) = tracking::register(&**scheduler);
-        let metadata = TaskMetadata::new(id, None, spawned_at).for_main_thread();
+        let metadata = TaskMetadata::new(id, None, spawned_at)
+            .for_main_thread()
+            .in_session(session);
         // Like every task's home, a `Weak`: queued work does not keep the scheduler alive,
         // and once it is gone a wake drops the runnable, which cancels the task.
         let home = Arc::downgrade(scheduler);

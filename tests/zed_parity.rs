@@ -297,6 +297,39 @@ fn spawn_dedicated_under_the_test_scheduler_is_deterministic_per_seed() {
     assert!(interleavings.len() > 1, "{interleavings:?}");
 }
 
+/// Under the TestScheduler a dedicated task has a session of its own, as its own thread's
+/// loop would be: it is not queued behind the main session's tasks (FIFO among themselves),
+/// so some seeds run it first, and a foreground executor's `block` does not hold it back.
+#[test]
+fn spawn_dedicated_under_the_test_scheduler_has_a_session_of_its_own() {
+    let mut orders = BTreeSet::new();
+    for seed in 0..50 {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().seed(seed),
+        ));
+        let main = ForegroundExecutor::new(test.clone());
+        let background = BackgroundExecutor::new(test.clone());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let log = order.clone();
+        main.spawn(async move { log.lock().unwrap().push("main") })
+            .detach();
+        let log = order.clone();
+        let dedicated = background.spawn_dedicated(move || async move {
+            let not_send = Rc::new("dedicated");
+            log.lock().unwrap().push(*not_send);
+        });
+        // A blocked session of another executor does not hold it back either.
+        let blocking = test.foreground();
+        blocking.block(dedicated);
+        test.run_until_parked();
+        orders.insert(std::mem::take(&mut *order.lock().unwrap()));
+    }
+    assert!(
+        orders.contains(&vec!["dedicated", "main"]) && orders.contains(&vec!["main", "dedicated"]),
+        "{orders:?}"
+    );
+}
+
 /// The same in a runner, through `TestScheduler::many`: the output arrives on every seed.
 #[test]
 fn spawn_dedicated_output_arrives_in_a_runner() {

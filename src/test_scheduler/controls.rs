@@ -181,16 +181,20 @@ impl TestScheduler {
     /// ```
     #[track_caller]
     pub fn foreground(self: &Arc<Self>) -> ForegroundExecutor {
-        let session = {
-            let mut state = self.lock();
-            let session = state.next_session;
-            state.next_session = session.checked_add(1).expect(
-                "65,535 foreground executors made by one TestScheduler: share one per client \
-                 (clone it) instead of making one per task",
-            );
-            session
-        };
-        ForegroundExecutor::in_session(self.clone(), session)
+        ForegroundExecutor::in_session(self.clone(), self.new_session())
+    }
+
+    /// A session no executor has yet: for `foreground()`, and for each `spawn_dedicated`
+    /// task (its own loop on production, its own session here).
+    pub(crate) fn new_session(&self) -> u16 {
+        let mut state = self.lock();
+        let session = state.next_session;
+        state.next_session = session.checked_add(1).expect(
+            "65,535 sessions (foreground executors and dedicated tasks) made by one \
+             TestScheduler: share one executor per client (clone it) instead of making one \
+             per task, and spawn short work with `spawn` rather than `spawn_dedicated`",
+        );
+        session
     }
 
     /// Marks `session` blocked (its tasks wait) until the guard drops.
