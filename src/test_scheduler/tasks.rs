@@ -60,15 +60,28 @@ impl From<&TaskMetadata> for LiveTask {
 /// task moves to the stragglers: the memory the table may hold beyond its live tasks.
 const STRAGGLER_SLACK: usize = 4096;
 
+/// One byte a task, without a payload, so that comparing slots is comparing bytes.
 #[derive(Copy, Clone, PartialEq, Eq)]
+#[repr(u8)]
 enum Slot {
     /// Id handed out, not scheduled yet (spawned on another thread a moment ago).
     Unseen,
     Live,
-    /// Its `Task` gave up on it; its future is dropped the next time the scheduler runs or
-    /// drops its runnable. No longer running.
-    GaveUp(GaveUp),
+    /// Its `Task` was dropped (`GaveUp::Dropped`); its future is dropped the next time the
+    /// scheduler runs or drops its runnable. No longer running.
+    Dropped,
+    /// `Task::cancel` was called (`GaveUp::Cancelled`); likewise.
+    Cancelled,
     Ended,
+}
+
+impl Slot {
+    fn gave_up(how: GaveUp) -> Self {
+        match how {
+            GaveUp::Dropped => Self::Dropped,
+            GaveUp::Cancelled => Self::Cancelled,
+        }
+    }
 }
 
 /// How the tasks that are gone ended, for the stuck report.
@@ -92,7 +105,7 @@ impl Ended {
         match (end, was) {
             (TaskEnd::Completed, _) => self.finished += 1,
             (TaskEnd::Panicked, _) => self.panicked.push(task),
-            (TaskEnd::Cancelled, Slot::GaveUp(GaveUp::Dropped)) => {
+            (TaskEnd::Cancelled, Slot::Dropped) => {
                 match self
                     .dropped
                     .iter_mut()
@@ -212,7 +225,7 @@ impl TaskTable {
     pub(crate) fn give_up(&mut self, id: TaskId, how: GaveUp) -> bool {
         match self.slot_mut(id) {
             Some((slot @ (Slot::Live | Slot::Unseen), _)) => {
-                *slot = Slot::GaveUp(how);
+                *slot = Slot::gave_up(how);
                 true
             }
             _ => false,
@@ -302,7 +315,7 @@ impl TaskTable {
             Some(index) => self.states.get(index),
             None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| slot),
         };
-        matches!(slot, Some(Slot::GaveUp(_)))
+        matches!(slot, Some(Slot::Dropped | Slot::Cancelled))
     }
 
     /// The tasks that are running, in spawn order.
@@ -319,7 +332,7 @@ impl TaskTable {
         let stragglers = self.stragglers.values().map(|(slot, info)| (slot, info));
         stragglers
             .chain(self.states.iter().zip(&self.info))
-            .filter(|(slot, _)| **slot == Slot::GaveUp(GaveUp::Dropped))
+            .filter(|(slot, _)| **slot == Slot::Dropped)
             .map(|(_, info)| *info)
     }
 
