@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
+use super::picker::Picker;
 use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
 use super::tasks::{LiveTask, TaskTable};
@@ -18,6 +19,8 @@ use crate::timer_heap::TimerHeap;
 pub(super) struct State {
     pub(super) config: TestSchedulerConfig,
     pub(super) rng: SeededRng,
+    /// The picker of a non-default strategy (`picker.rs`); `None` for the uniform pick.
+    pub(super) picker: Option<alloc::boxed::Box<Picker>>,
     /// Virtual time since the scheduler was made.
     pub(super) elapsed: Duration,
     /// Background runnables of [`Priority::Medium`] (the default); with `randomize_order`
@@ -72,6 +75,7 @@ impl State {
         }
         Self {
             rng: SeededRng::new(config.seed),
+            picker: Picker::new(&config),
             config,
             elapsed: Duration::ZERO,
             ready: VecDeque::new(),
@@ -128,6 +132,10 @@ impl State {
                 Some(index) => self.ready.remove(index),
                 None => self.deprioritized.pop_front(),
             };
+        }
+        if self.picker.is_some() {
+            // A non-default strategy: the one branch it adds to the default pick.
+            return self.pick_by_strategy(background_only);
         }
         let heads = if background_only {
             0
@@ -204,7 +212,7 @@ impl State {
             .count()
     }
 
-    fn is_blocked(&self, session: usize) -> bool {
+    pub(super) fn is_blocked(&self, session: usize) -> bool {
         self.blocked_sessions
             .iter()
             .any(|&blocked| usize::from(blocked) == session)
