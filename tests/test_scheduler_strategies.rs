@@ -354,3 +354,52 @@ fn a_failing_learning_run_is_reported_with_the_uniform_replay_line() {
         failure.replay_command
     );
 }
+
+#[test]
+fn a_failing_pct_seed_replays_exactly_from_its_replay_line() {
+    if strategy_from_env() || std::env::var_os("SEED").is_some() {
+        return; // the environment would pick the seed or the strategy
+    }
+    let body = |test: Arc<TestScheduler>| async move {
+        let log = Arc::new(Mutex::new(String::new()));
+        let a_log = log.clone();
+        let a = test.spawn(async move {
+            for _ in 0..10 {
+                a_log.lock().unwrap().push('a');
+                yield_now().await;
+            }
+        });
+        let b_log = log.clone();
+        let b = test.spawn(async move {
+            b_log.lock().unwrap().push('b');
+            yield_now().await;
+            b_log.lock().unwrap().push('b');
+        });
+        a.await;
+        b.await;
+        let log = log.lock().unwrap().clone();
+        assert_ne!(log, "baaaaaaaaaab", "the depth-2 bug");
+    };
+    let failure = TestSchedulerConfig::new()
+        .strategy(Strategy::Pct { depth: 2 })
+        .try_run_many(300, body)
+        .unwrap_err();
+    // What `SEED=n STRATEGY=... cargo test ...` does: the strategy and k from the line.
+    let spec: StrategySpec = failure
+        .replay_command
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("STRATEGY="))
+        .unwrap_or_else(|| panic!("no STRATEGY in `{}`", failure.replay_command))
+        .parse()
+        .unwrap();
+    assert_eq!(spec.strategy, Strategy::Pct { depth: 2 });
+    let replayed = TestSchedulerConfig::new()
+        .seed(failure.seed)
+        .strategy(spec.strategy)
+        .steps_hint(spec.steps_hint)
+        .try_run(body)
+        .unwrap_err();
+    assert_eq!(replayed.message, failure.message);
+    assert_eq!(replayed.schedule, failure.schedule);
+    assert_eq!(replayed.replay_command, failure.replay_command);
+}
