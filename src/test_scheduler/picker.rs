@@ -1,7 +1,8 @@
 //! The pick of a non-default [`Strategy`](super::Strategy): lists the runnables the
 //! uniform pick would draw from, asks the strategy's picker (`pct.rs`, `urw.rs`) which one
-//! runs, and takes it off its queue. Off the default pick's path: `State::pick` reaches it
-//! through one branch, only when a strategy other than the default is set.
+//! runs, and takes it off its queue. Off the default pick's path: `run_next` (`step.rs`)
+//! calls it instead of `State::pick`, through one branch, only when a strategy other than
+//! the default is set (`State::pick` itself is unchanged).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -10,7 +11,7 @@ use super::config::TestSchedulerConfig;
 use super::learned::{Site, site};
 use super::pct::Pct;
 use super::rng::SeededRng;
-use super::state::State;
+use super::state::{Pick, State};
 use super::strategy::Strategy;
 use super::urw::Urw;
 use crate::core::{Runnable, TaskId};
@@ -46,6 +47,11 @@ enum Queue {
 impl Picker {
     /// The picker of `config`'s strategy; `None` for the default (the uniform pick).
     pub(super) fn new(config: &TestSchedulerConfig) -> Option<Box<Self>> {
+        if config.strategy.is_default() || !config.randomize_order {
+            // Before the stream is made: a fresh default scheduler pays nothing. FIFO order
+            // (`randomize_order` off) takes no strategy.
+            return None;
+        }
         let rng = SeededRng::new(config.seed ^ STRATEGY_STREAM);
         let kind = match config.strategy {
             Strategy::UniformRandom => return None,
@@ -66,18 +72,24 @@ impl Picker {
 }
 
 impl State {
-    /// The strategy's pick among the runnables (timers due were taken before): background
-    /// ones of every priority and the heads of the open sessions, or, when none, a uniform
-    /// draw among the deprioritized, as the default pick does.
+    /// The strategy's pick, by the rules of `State::pick`: a due timer first; then among
+    /// the runnables, background ones of every priority and (unless `from` is background
+    /// only) the heads of the open sessions; when none, a uniform draw among the
+    /// deprioritized, as the default pick does.
+    #[cold]
     #[inline(never)]
-    pub(super) fn pick_by_strategy(&mut self, background_only: bool) -> Option<Runnable> {
+    pub(super) fn pick_by_strategy(&mut self, from: Pick) -> Option<Runnable> {
+        self.discard_cancelled_timers();
+        if let Some((_, timer)) = self.timers.pop_due(self.elapsed) {
+            return Some(timer);
+        }
         let mut picker = self.picker.take().expect("called with a picker");
-        let picked = self.pick_with(&mut picker, background_only);
+        let picked = self.pick_with(&mut picker, from == Pick::Any);
         self.picker = Some(picker);
         picked
     }
 
-    fn pick_with(&mut self, picker: &mut Picker, background_only: bool) -> Option<Runnable> {
+    fn pick_with(&mut self, picker: &mut Picker, with_sessions: bool) -> Option<Runnable> {
         let candidates = &mut picker.candidates;
         candidates.clear();
         let entry = |r: &Runnable, queue| (r.metadata().id, site(r.metadata().spawned_at), queue);
@@ -89,7 +101,7 @@ impl State {
                 candidates.push(entry(runnable, Queue::Prioritized(slot, index)));
             }
         }
-        if !background_only {
+        if with_sessions {
             for (session, queue) in self.sessions.iter().enumerate() {
                 if let Some(head) = queue.front().filter(|_| !self.is_blocked(session)) {
                     candidates.push(entry(head, Queue::Session(session)));

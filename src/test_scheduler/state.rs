@@ -19,8 +19,6 @@ use crate::timer_heap::TimerHeap;
 pub(super) struct State {
     pub(super) config: TestSchedulerConfig,
     pub(super) rng: SeededRng,
-    /// The picker of a non-default strategy (`picker.rs`); `None` for the uniform pick.
-    pub(super) picker: Option<alloc::boxed::Box<Picker>>,
     /// Virtual time since the scheduler was made.
     pub(super) elapsed: Duration,
     /// Background runnables of [`Priority::Medium`] (the default); with `randomize_order`
@@ -65,6 +63,8 @@ pub(super) struct State {
     /// Threads parked in `block` with parking allowed, woken by every schedule.
     #[cfg(feature = "std")]
     pub(super) parked: Vec<(std::thread::ThreadId, parking::Unparker)>,
+    /// The picker of a non-default strategy (`picker.rs`); `None` for the uniform pick.
+    pub(super) picker: Option<alloc::boxed::Box<Picker>>,
 }
 
 impl State {
@@ -132,10 +132,6 @@ impl State {
                 Some(index) => self.ready.remove(index),
                 None => self.deprioritized.pop_front(),
             };
-        }
-        if self.picker.is_some() {
-            // A non-default strategy: the one branch it adds to the default pick.
-            return self.pick_by_strategy(background_only);
         }
         let heads = if background_only {
             0
@@ -236,7 +232,7 @@ impl State {
 
     /// Takes the timers at the head of the heap whose task gave up off it, for dropping
     /// after the lock is released.
-    fn discard_cancelled_timers(&mut self) {
+    pub(super) fn discard_cancelled_timers(&mut self) {
         while let Some(runnable) = self.timers.peek() {
             if !self.tasks.gave_up(runnable.metadata().id) {
                 break;
