@@ -44,6 +44,17 @@ impl Pct {
         }
     }
 
+    /// How many tasks it keeps a priority for.
+    pub(super) fn tracked(&self) -> usize {
+        self.priorities.len()
+    }
+
+    /// Drops the priorities of tasks that ended (ids are never reused, so an ended task's
+    /// priority is never asked for again): memory follows the live tasks.
+    pub(super) fn forget_ended(&mut self, running: impl Fn(TaskId) -> bool) {
+        self.priorities.retain(|id, _| running(*id));
+    }
+
     /// The index in `candidates` (not empty) to run at scheduler step `step`.
     pub(super) fn choose(&mut self, candidates: &[TaskId], step: u64) -> usize {
         debug_assert!(!candidates.is_empty());

@@ -29,7 +29,12 @@ pub(super) struct Picker {
     candidates: Vec<(TaskId, Site, Queue)>,
     ids: Vec<TaskId>,
     sites: Vec<(TaskId, Site)>,
+    /// How many tasks the picker may track before it forgets the ended ones.
+    prune_at: usize,
 }
+
+/// The least `Picker::prune_at`.
+const PRUNE_AT_LEAST: usize = 1024;
 
 enum Kind {
     Pct(Pct),
@@ -67,6 +72,7 @@ impl Picker {
             candidates: Vec::new(),
             ids: Vec::new(),
             sites: Vec::new(),
+            prune_at: PRUNE_AT_LEAST,
         }))
     }
 }
@@ -127,10 +133,65 @@ impl State {
                 urw.choose(&picker.sites)
             }
         };
+        let tracked = match &picker.kind {
+            Kind::Pct(pct) => pct.tracked(),
+            Kind::Urw(urw) => urw.tracked(),
+        };
+        if tracked >= picker.prune_at {
+            // Amortized: at most one sweep per doubling of what is tracked.
+            let tasks = &self.tasks;
+            let running = |id| tasks.is_running(id);
+            let kept = match &mut picker.kind {
+                Kind::Pct(pct) => {
+                    pct.forget_ended(running);
+                    pct.tracked()
+                }
+                Kind::Urw(urw) => {
+                    urw.forget_ended(running);
+                    urw.tracked()
+                }
+            };
+            picker.prune_at = (2 * kept).max(PRUNE_AT_LEAST);
+        }
         match candidates[chosen].2 {
             Queue::Ready(index) => self.ready.swap_remove_back(index),
             Queue::Prioritized(slot, index) => self.prioritized[slot].swap_remove_back(index),
             Queue::Session(session) => self.sessions[session].pop_front(),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use alloc::sync::Arc;
+
+    use super::{Kind, PRUNE_AT_LEAST};
+    use crate::core::Scheduler;
+    use crate::{Strategy, TestScheduler, TestSchedulerConfig};
+
+    /// Tasks spawned one after another, each ending before the next: the picker's table
+    /// follows the live tasks, not every task ever seen.
+    #[test]
+    fn the_pickers_forget_ended_tasks() {
+        for strategy in [Strategy::Pct { depth: 3 }, Strategy::Urw] {
+            let test = Arc::new(TestScheduler::with_config(
+                TestSchedulerConfig::new().strategy(strategy),
+            ));
+            let scheduler: Arc<dyn Scheduler> = test.clone();
+            for _ in 0..10 * PRUNE_AT_LEAST {
+                scheduler.spawn(async {}).detach();
+                test.run_until_parked();
+            }
+            let state = test.lock();
+            let picker = state.picker.as_ref().expect("a strategy's picker");
+            let tracked = match &picker.kind {
+                Kind::Pct(pct) => pct.tracked(),
+                Kind::Urw(urw) => urw.tracked(),
+            };
+            assert!(
+                tracked <= PRUNE_AT_LEAST,
+                "{strategy}: {tracked} tasks tracked"
+            );
         }
     }
 }

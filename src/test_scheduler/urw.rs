@@ -27,6 +27,16 @@ impl Urw {
         }
     }
 
+    /// How many tasks it keeps a step count for.
+    pub(super) fn tracked(&self) -> usize {
+        self.taken.len()
+    }
+
+    /// Drops the step counts of tasks that ended (ids are never reused).
+    pub(super) fn forget_ended(&mut self, running: impl Fn(TaskId) -> bool) {
+        self.taken.retain(|id, _| running(*id));
+    }
+
     /// The index in `candidates` (not empty) to run.
     pub(super) fn choose(&mut self, candidates: &[(TaskId, Site)]) -> usize {
         debug_assert!(!candidates.is_empty());
