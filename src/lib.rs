@@ -179,8 +179,8 @@ pub use crate::queue::QueueScheduler;
 pub use crate::test_scheduler::SeedFailure;
 #[cfg(feature = "test-scheduler")]
 pub use crate::test_scheduler::{
-    LiveTask, PendingTaskCounts, RandomDelay, ScheduleStep, TestRng, TestScheduler,
-    TestSchedulerConfig,
+    LiveTask, PendingTaskCounts, RandomDelay, ScheduleStep, Strategy, StrategyParseError,
+    StrategySpec, TestRng, TestScheduler, TestSchedulerConfig,
 };
 /// The calloop crate, at the version the `LinuxDispatcher` is built on: use it for the
 /// `calloop::LoopHandle` that `LinuxDispatcher::insert_into` takes, so the two never

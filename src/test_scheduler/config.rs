@@ -1,7 +1,11 @@
 //! `TestSchedulerConfig`: the knobs of a `TestScheduler`, set before it starts.
 
+use alloc::sync::Arc;
 use core::ops::RangeInclusive;
 use core::time::Duration;
+
+use super::learned::SiteSteps;
+use super::strategy::Strategy;
 
 /// How a [`TestScheduler`](crate::TestScheduler) behaves. Build one with the methods below,
 /// then make a scheduler with [`TestScheduler::with_config`](crate::TestScheduler::with_config)
@@ -74,6 +78,17 @@ pub struct TestSchedulerConfig {
     /// `true` when the env var `PENDING_TRACES` is set to anything but `0` (the runners only,
     /// with `std`; without `std` it does nothing).
     pub pending_traces: bool,
+    /// How the next runnable is picked when `randomize_order` is on (see [`Strategy`]).
+    /// Default [`Strategy::UniformRandom`]; the runners take the env var `STRATEGY` over it
+    /// (`uniform`, `pct:<depth>`, `pct:<depth>:k=<steps>`, `urw`), and the replay line of a
+    /// failing seed names it whenever it is not the default.
+    pub strategy: Strategy,
+    /// The expected length of a run in steps: PCT's `k`, over which its change points are
+    /// drawn. `None` (the default) lets the runners learn it from a uniform run of the same
+    /// seed before the strategy's run; a scheduler made by hand with none uses 1000.
+    pub steps_hint: Option<u64>,
+    /// URW's steps per task by spawn site, from [`learn_from`](Self::learn_from).
+    pub(crate) site_steps: Option<Arc<SiteSteps>>,
 }
 
 impl Default for TestSchedulerConfig {
@@ -106,7 +121,38 @@ impl TestSchedulerConfig {
             park_time_limit: Some(Duration::from_secs(15)),
             jobs: 1,
             pending_traces: false,
+            strategy: Strategy::UniformRandom,
+            steps_hint: None,
+            site_steps: None,
         }
+    }
+
+    /// Sets the schedule strategy (see the field and [`Strategy`]).
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, TestSchedulerConfig};
+    /// let config = TestSchedulerConfig::new().strategy(Strategy::Pct { depth: 3 });
+    /// assert_eq!(config.strategy, Strategy::Pct { depth: 3 });
+    /// ```
+    #[must_use]
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Sets the expected run length, PCT's `k` (see the field).
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, TestSchedulerConfig};
+    /// let config = TestSchedulerConfig::new()
+    ///     .strategy(Strategy::Pct { depth: 2 })
+    ///     .steps_hint(Some(40));
+    /// assert_eq!(config.steps_hint, Some(40));
+    /// ```
+    #[must_use]
+    pub fn steps_hint(mut self, steps: Option<u64>) -> Self {
+        self.steps_hint = steps;
+        self
     }
 
     /// Sets the seed.
@@ -348,6 +394,10 @@ impl TestSchedulerConfig {
         assert!(
             self.max_steps > 0,
             "TestSchedulerConfig::max_steps is 0; give e.g. 1_000_000"
+        );
+        assert!(
+            self.strategy != Strategy::Pct { depth: 0 },
+            "TestSchedulerConfig::strategy is Pct {{ depth: 0 }}; the depth must be at least 1"
         );
     }
 }

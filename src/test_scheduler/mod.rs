@@ -3,7 +3,8 @@
 //! Every choice comes from one ChaCha8 stream seeded with a `u64` (see `rng.rs`), so a seed
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
-//! `state.rs` (the queues and the pick policy), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
+//! `state.rs` (the queues and the pick policy; `strategy.rs`, `picker.rs`, `pct.rs`, `urw.rs`
+//! and `learned.rs` the non-default schedule strategies), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
 //! `runner.rs` and `watchdog.rs` (running a test body over seeds), `parallel.rs` (seeds on
 //! several threads), `replay.rs` (the line that
@@ -18,10 +19,13 @@ mod delay;
 mod drive;
 #[cfg(feature = "std")]
 mod hints;
+mod learned;
 #[cfg(feature = "std")]
 mod parallel;
+mod pct;
 #[cfg(feature = "std")]
 mod pending_traces;
+mod picker;
 mod prefetch;
 #[cfg(feature = "std")]
 mod replay;
@@ -37,6 +41,7 @@ mod scheduler_impl;
 mod spare_queues;
 mod state;
 mod step;
+mod strategy;
 mod tasks;
 #[cfg(feature = "macros")]
 mod test_attr;
@@ -44,6 +49,7 @@ mod test_attr;
 mod threads;
 mod time_controls;
 mod trace;
+mod urw;
 mod wait;
 #[cfg(feature = "std")]
 mod watchdog;
@@ -63,6 +69,7 @@ pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
+pub use strategy::{Strategy, StrategyParseError, StrategySpec};
 pub use tasks::LiveTask;
 #[cfg(feature = "macros")]
 pub use test_attr::{Inject, Seeds, TestOutcome, run_test};

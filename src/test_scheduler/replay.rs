@@ -112,12 +112,13 @@ impl Replay {
         }
     }
 
-    /// The one line that replays `seed`.
-    pub(super) fn command(&self, seed: u64) -> String {
+    /// The one line that replays `seed`; `strategy` is empty for the default strategy, or
+    /// ` STRATEGY=...` (see `TestSchedulerConfig::strategy_env`).
+    pub(super) fn command(&self, seed: u64, strategy: &str) -> String {
         let Ok((package, target)) = &self.cargo else {
-            return self.direct(seed).unwrap_or_else(|| {
+            return self.direct(seed, strategy).unwrap_or_else(|| {
                 format!(
-                    "SEED={seed} <the test binary, not found>{}",
+                    "SEED={seed}{strategy} <the test binary, not found>{}",
                     self.filter("")
                 )
             });
@@ -150,20 +151,20 @@ impl Replay {
         } else {
             ("test", self.filter(" --"))
         };
-        format!("SEED={seed} cargo {verb}{package}{selection}{args}")
+        format!("SEED={seed}{strategy} cargo {verb}{package}{selection}{args}")
     }
 
     /// The replay part of a failure report: the line, what it runs, and the direct line.
-    pub(super) fn report(&self, seed: u64) -> String {
-        let command = self.command(seed);
+    pub(super) fn report(&self, seed: u64, strategy: &str) -> String {
+        let command = self.command(seed, strategy);
         match &self.cargo {
             Ok((_, Target::Doc)) => format!(
                 "Replay it with:\n    {command}\nThis is a doc-test, whose process has no test \
-                 name: that line runs every doc-test with SEED={seed}. To run this one alone, \
+                 name: that line runs every doc-test with SEED={seed}{strategy}. To run this one alone, \
                  add `-- '<name>' --exact` with the name libtest prints for it \
                  (`---- <name> stdout ----`).\n"
             ),
-            Ok(_) => match self.direct(seed) {
+            Ok(_) => match self.direct(seed, strategy) {
                 Some(direct) => format!(
                     "Replay it with:\n    {command}\nor, without rebuilding (this binary, as \
                      built with this run's features):\n    {direct}\n"
@@ -178,14 +179,14 @@ impl Replay {
     }
 
     /// `SEED=n /abs/path/to/binary name --exact`: always right while the binary exists.
-    fn direct(&self, seed: u64) -> Option<String> {
+    fn direct(&self, seed: u64, strategy: &str) -> Option<String> {
         let exe = self.exe.as_ref()?.to_str()?;
         let args = if self.program {
             program_args()
         } else {
             self.filter("")
         };
-        Some(format!("SEED={seed} {}{args}", shell_word(exe)))
+        Some(format!("SEED={seed}{strategy} {}{args}", shell_word(exe)))
     }
 
     /// libtest's arguments: ` name --exact`, ` --include-ignored`, after `prefix` (` --`).

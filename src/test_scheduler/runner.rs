@@ -3,7 +3,14 @@
 //! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
 //! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares;
 //! `MAX_STEPS=n` sets the step budget of each seed; `JOBS=n` runs the parallel runners' seeds
-//! on `n` threads (`parallel.rs`).
+//! on `n` threads (`parallel.rs`); `STRATEGY=...` sets the schedule strategy (`strategy.rs`).
+//!
+//! A seed under a strategy that learns from a first run (PCT without a `steps_hint`, URW
+//! without site estimates) runs first with the uniform strategy, quietly, and the strategy's
+//! run takes its length and steps per spawn site (`learned.rs`); the uniform run of a seed is
+//! the same every time, so `SEED=n STRATEGY=urw` replays exactly, and PCT's replay line
+//! carries the `k` it learned (`STRATEGY=pct:3:k=412`). A failure of the learning run is
+//! reported as the uniform strategy's, with its own replay line.
 //!
 //! Each seed ends as Zed's `end_test` does: once the body returns, what is still runnable
 //! runs until the scheduler parks (a detached task's late panic fails the seed), a report
@@ -19,9 +26,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::panic;
 
+use super::picker::DEFAULT_STEPS_HINT;
 use super::replay::{Origin, Replay};
 use super::schedule_log::ScheduleStep;
 use super::schedule_report::{self, CaptureOnPanic, describe};
+use super::strategy::{Strategy, StrategySpec};
 use super::trace::Recording;
 use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
@@ -216,7 +225,7 @@ impl TestSchedulerConfig {
     }
 
     /// Applies the env overrides (`SEED`, `ITERATIONS`, `CHECK_DETERMINISM`, `MAX_STEPS`,
-    /// `SCHEDULE`, `JOBS`) and returns the config with the seeds to run.
+    /// `SCHEDULE`, `JOBS`, `STRATEGY`) and returns the config with the seeds to run.
     pub(super) fn with_env_overrides(
         mut self,
         first_seed: u64,
@@ -252,6 +261,12 @@ impl TestSchedulerConfig {
         if let Some(jobs) = env_u64("JOBS") {
             self.jobs = usize::try_from(jobs).unwrap_or(usize::MAX);
         }
+        if let Some(spec) = env_strategy() {
+            self.strategy = spec.strategy;
+            if spec.steps_hint.is_some() {
+                self.steps_hint = spec.steps_hint;
+            }
+        }
         (self, first_seed..first_seed.saturating_add(iterations))
     }
 
@@ -267,15 +282,40 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let config = self.clone().seed(seed);
+        let mut config = self.clone().seed(seed);
+        if config.learns_first() {
+            // The uniform run the strategy learns from (see the module docs).
+            let learning = config
+                .clone()
+                .strategy(Strategy::UniformRandom)
+                .check_determinism(false)
+                .record_schedule(config.strategy == Strategy::Urw);
+            let run = SeedRun {
+                replay_command: replay.command(seed, ""),
+                config: learning,
+                watchdog,
+                quiet: true,
+            };
+            let mut learned = None;
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                learned = Some(run.run(body, Recording::Off).1);
+            }));
+            match (outcome, learned) {
+                (Ok(()), Some(first)) => config = config.learn_from(&first),
+                (Err(panic), _) => return Err(run.failure(seed, panic, replay, "")),
+                (Ok(()), None) => unreachable!("a run that returns hands its scheduler back"),
+            }
+        }
+        let strategy = config.strategy_env();
         let run = SeedRun {
             config: config.clone(),
             watchdog,
-            replay_command: replay.command(seed),
+            replay_command: replay.command(seed, &strategy),
+            quiet: false,
         };
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             if config.check_determinism {
-                let first = run.run(body, Recording::Record(Vec::new()));
+                let (first, _) = run.run(body, Recording::Record(Vec::new()));
                 let Recording::Record(expected) = first else {
                     unreachable!("a recording run returns its recording")
                 };
@@ -285,16 +325,31 @@ impl TestSchedulerConfig {
             }
         }));
         let Err(panic) = outcome else { return Ok(()) };
-        let (schedule, total_steps) = schedule_report::take_failed();
-        Err(SeedFailure {
-            seed,
-            schedule: schedule.into(),
-            total_steps,
-            message: super::hints::with_hints(panic_message(&*panic)),
-            replay_command: run.replay_command,
-            replay_report: replay.report(seed).into(),
-            panic: Box::new(std::sync::Mutex::new(panic)),
-        })
+        Err(run.failure(seed, panic, replay, &strategy))
+    }
+
+    /// Whether the strategy learns from a uniform run of the seed first (see the module
+    /// docs).
+    fn learns_first(&self) -> bool {
+        self.randomize_order
+            && match self.strategy {
+                Strategy::Pct { .. } => self.steps_hint.is_none(),
+                Strategy::Urw => self.site_steps.is_none(),
+                _ => false,
+            }
+    }
+
+    /// What the replay line puts after `SEED=n`: nothing for the default strategy, else
+    /// ` STRATEGY=...`, with PCT's `k` so that the replay needs no learning run.
+    pub(super) fn strategy_env(&self) -> String {
+        if self.strategy.is_default() {
+            return String::new();
+        }
+        let steps_hint = match self.strategy {
+            Strategy::Pct { .. } => Some(self.steps_hint.unwrap_or(DEFAULT_STEPS_HINT)),
+            _ => None,
+        };
+        format!(" STRATEGY={}", StrategySpec::new(self.strategy, steps_hint))
     }
 }
 
@@ -391,12 +446,34 @@ struct SeedRun<'a> {
     config: TestSchedulerConfig,
     watchdog: Option<&'a Watchdog>,
     replay_command: String,
+    /// A learning run: print no schedule, even with `record_schedule`.
+    quiet: bool,
 }
 
 impl SeedRun<'_> {
+    /// The failure of this run of `seed`, which panicked with `panic`.
+    fn failure(
+        self,
+        seed: u64,
+        panic: Box<dyn Any + Send>,
+        replay: &Replay,
+        strategy: &str,
+    ) -> SeedFailure {
+        let (schedule, total_steps) = schedule_report::take_failed();
+        SeedFailure {
+            seed,
+            schedule: schedule.into(),
+            total_steps,
+            message: super::hints::with_hints(panic_message(&*panic)),
+            replay_command: self.replay_command,
+            replay_report: replay.report(seed, strategy).into(),
+            panic: Box::new(std::sync::Mutex::new(panic)),
+        }
+    }
+
     /// Runs `body` for the seed and ends the test (see the module docs); returns the
-    /// recording it made.
-    fn run<F, Fut>(&self, body: &mut F, recording: Recording) -> Recording
+    /// recording it made and the scheduler it ran on.
+    fn run<F, Fut>(&self, body: &mut F, recording: Recording) -> (Recording, Arc<TestScheduler>)
     where
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
@@ -440,13 +517,15 @@ impl SeedRun<'_> {
         if let Some(task) = panicked {
             panic_in_task(task, &live);
         }
-        if self.config.record_schedule {
+        if self.config.record_schedule && !self.quiet {
             let state = test.lock();
             let schedule = state.schedule.recent_or_all();
             let described = describe(test.seed(), &schedule, state.schedule.steps());
             std::eprintln!("TestScheduler: {described}");
         }
-        recording
+        drop(_schedule);
+        drop(_clear);
+        (recording, test)
     }
 }
 
@@ -478,5 +557,16 @@ fn env_u64(name: &str) -> Option<u64> {
         Err(_) => panic!(
             "env var {name}={value:?} is not a whole number; unset it or give e.g. {name}=17"
         ),
+    }
+}
+
+fn env_strategy() -> Option<StrategySpec> {
+    let value = std::env::var("STRATEGY").ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    match value.parse() {
+        Ok(spec) => Some(spec),
+        Err(error) => panic!("env var STRATEGY: {error}; or unset it"),
     }
 }

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
+use super::picker::Picker;
 use super::prefetch::{PREFETCH_FROM, prefetch_task};
 use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
@@ -65,6 +66,8 @@ pub(super) struct State {
     /// Threads parked in `block` with parking allowed, woken by every schedule.
     #[cfg(feature = "std")]
     pub(super) parked: Vec<(std::thread::ThreadId, parking::Unparker)>,
+    /// The picker of a non-default strategy (`picker.rs`); `None` for the uniform pick.
+    pub(super) picker: Option<alloc::boxed::Box<Picker>>,
 }
 
 impl State {
@@ -82,6 +85,7 @@ impl State {
         let (ready, tasks) = (VecDeque::new(), TaskTable::new());
         Self {
             rng: SeededRng::new(config.seed),
+            picker: Picker::new(&config),
             config,
             elapsed: Duration::ZERO,
             ready,
@@ -228,7 +232,7 @@ impl State {
             .count()
     }
 
-    fn is_blocked(&self, session: usize) -> bool {
+    pub(super) fn is_blocked(&self, session: usize) -> bool {
         self.blocked_sessions
             .iter()
             .any(|&blocked| usize::from(blocked) == session)
@@ -252,7 +256,7 @@ impl State {
 
     /// Takes the timers at the head of the heap whose task gave up off it, for dropping
     /// after the lock is released.
-    fn discard_cancelled_timers(&mut self) {
+    pub(super) fn discard_cancelled_timers(&mut self) {
         while let Some(runnable) = self.timers.peek() {
             if !self.tasks.gave_up(runnable.metadata().id) {
                 break;

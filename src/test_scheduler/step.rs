@@ -41,7 +41,13 @@ impl TestScheduler {
                 drop(state);
                 panic!("{failure}");
             }
-            let Some(runnable) = state.pick(from) else {
+            // A non-default strategy picks in `picker.rs`: the one branch it adds here.
+            let picked = if state.picker.is_none() {
+                state.pick(from)
+            } else {
+                state.pick_by_strategy(from)
+            };
+            let Some(runnable) = picked else {
                 return false;
             };
             let task = LiveTask::from(runnable.metadata());

@@ -1,0 +1,226 @@
+//! `Strategy`: how the `TestScheduler` picks among the runnables, and its text form (the
+//! `STRATEGY` env var, the replay line). The pickers themselves are in `pct.rs` and
+//! `urw.rs`; `picker.rs` hands them the runnables.
+
+use ::core::fmt;
+use ::core::str::FromStr;
+use alloc::string::String;
+
+/// How a [`TestScheduler`](crate::TestScheduler) with `randomize_order` on picks the next
+/// runnable; every choice comes from the seed, so a seed and a strategy give one schedule.
+/// Set it with [`TestSchedulerConfig::strategy`](crate::TestSchedulerConfig::strategy) or
+/// the env var `STRATEGY` (the runners), whose forms are those of [`FromStr`]/[`Display`]:
+/// `uniform`, `pct:<depth>`, `pct:<depth>:k=<steps>`, `urw`.
+///
+/// ```
+/// use unified_scheduler::Strategy;
+///
+/// assert_eq!(Strategy::default(), Strategy::UniformRandom);
+/// assert_eq!("pct:3".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
+/// assert_eq!(Strategy::Urw.to_string(), "urw");
+/// ```
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Every pick a uniform draw over the runnables (weighted by priority when a task was
+    /// spawned with one): the walk every seed took before strategies existed. The default.
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, TestSchedulerConfig};
+    /// assert_eq!(TestSchedulerConfig::new().strategy, Strategy::UniformRandom);
+    /// ```
+    #[default]
+    UniformRandom,
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): each task gets a
+    /// random distinct priority when it is first seen runnable, the pick runs the
+    /// highest-priority runnable, and at `depth - 1` steps drawn uniformly from `1..=k` (k:
+    /// the run's expected length, [`steps_hint`](crate::TestSchedulerConfig::steps_hint))
+    /// the task running drops below every initial priority. A bug that needs `depth`
+    /// ordering constraints is found with probability at least about `1 / (n k^(depth-1))`
+    /// per seed for `n` tasks. Fairness: after 64 picks in a row of one task while others
+    /// wait, one pick is a uniform draw, so a task spinning on `yield_now` cannot starve
+    /// the one it waits for. `depth` must be at least 1.
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, TestSchedulerConfig};
+    /// let config = TestSchedulerConfig::new().strategy(Strategy::Pct { depth: 2 });
+    /// assert_eq!(config.strategy.to_string(), "pct:2");
+    /// ```
+    Pct {
+        /// The bug depth aimed at: `depth - 1` priority change points.
+        depth: u32,
+    },
+    /// A selectively uniform random walk (after Zhao et al., ASPLOS 2025): each pick is
+    /// weighted by the task's estimated remaining steps, so that every interleaving of the
+    /// tasks' steps is about equally likely (a uniform walk over the runnables instead
+    /// favours schedules where short tasks finish early). Estimates are per spawn site,
+    /// learned from an earlier run
+    /// ([`learn_from`](crate::TestSchedulerConfig::learn_from); the runners learn from a
+    /// uniform run of the same seed); a task of an unknown site weighs as the average
+    /// known task, or 1 when nothing is known.
+    ///
+    /// ```
+    /// use unified_scheduler::Strategy;
+    /// assert_eq!("urw".parse::<Strategy>(), Ok(Strategy::Urw));
+    /// ```
+    Urw,
+}
+
+/// The fairness bound of [`Strategy::Pct`]: after this many picks in a row of one task
+/// while others are runnable, the next pick is a uniform draw.
+pub(super) const PCT_FAIRNESS_BOUND: u32 = 64;
+
+impl Strategy {
+    /// Whether this is the default, [`Strategy::UniformRandom`] (the replay line names any
+    /// other).
+    ///
+    /// ```
+    /// use unified_scheduler::Strategy;
+    /// assert!(Strategy::UniformRandom.is_default());
+    /// assert!(!Strategy::Urw.is_default());
+    /// ```
+    pub fn is_default(self) -> bool {
+        self == Self::UniformRandom
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UniformRandom => f.write_str("uniform"),
+            Self::Pct { depth } => write!(f, "pct:{depth}"),
+            Self::Urw => f.write_str("urw"),
+        }
+    }
+}
+
+/// A [`Strategy`] with the run length PCT was given, as `STRATEGY` spells it:
+/// `pct:<depth>:k=<steps>`, or `pct:<depth>` / `uniform` / `urw` with no length.
+///
+/// ```
+/// use unified_scheduler::{Strategy, StrategySpec};
+///
+/// let spec: StrategySpec = "pct:3:k=412".parse().unwrap();
+/// assert_eq!(spec.strategy, Strategy::Pct { depth: 3 });
+/// assert_eq!(spec.steps_hint, Some(412));
+/// assert_eq!(spec.to_string(), "pct:3:k=412");
+/// ```
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct StrategySpec {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// PCT's run length `k`, when the text gave one.
+    pub steps_hint: Option<u64>,
+}
+
+impl StrategySpec {
+    /// A spec of `strategy` with run length `steps_hint`.
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, StrategySpec};
+    /// let spec = StrategySpec::new(Strategy::Pct { depth: 2 }, Some(30));
+    /// assert_eq!(spec.to_string(), "pct:2:k=30");
+    /// ```
+    pub fn new(strategy: Strategy, steps_hint: Option<u64>) -> Self {
+        Self {
+            strategy,
+            steps_hint,
+        }
+    }
+}
+
+impl fmt::Display for StrategySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.strategy, self.steps_hint) {
+            (Strategy::Pct { depth }, Some(k)) => write!(f, "pct:{depth}:k={k}"),
+            (strategy, _) => write!(f, "{strategy}"),
+        }
+    }
+}
+
+/// Why a text is not a [`Strategy`]: it names the text and the accepted forms.
+///
+/// ```
+/// use unified_scheduler::Strategy;
+///
+/// let error = "pct:zero".parse::<Strategy>().unwrap_err();
+/// assert!(error.to_string().contains("\"pct:zero\""));
+/// assert!(error.to_string().contains("pct:<depth>"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrategyParseError {
+    value: String,
+    why: &'static str,
+}
+
+impl fmt::Display for StrategyParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a schedule strategy ({}); give one of `uniform`, `pct:<depth>` \
+             (depth >= 1, e.g. `pct:3`), `pct:<depth>:k=<steps>` (e.g. `pct:3:k=412`), `urw`",
+            self.value, self.why
+        )
+    }
+}
+
+impl core::error::Error for StrategyParseError {}
+
+impl FromStr for StrategySpec {
+    type Err = StrategyParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let error = |why| StrategyParseError {
+            value: String::from(text),
+            why,
+        };
+        let trimmed = text.trim();
+        let mut parts = trimmed.split(':');
+        let name = parts.next().unwrap_or_default();
+        let strategy = match name.to_ascii_lowercase().as_str() {
+            "uniform" | "uniform_random" | "uniformrandom" => Strategy::UniformRandom,
+            "urw" => Strategy::Urw,
+            "pct" => {
+                let depth = parts.next().ok_or_else(|| error("pct needs a depth"))?;
+                let depth: u32 = depth
+                    .parse()
+                    .map_err(|_| error("the depth is not a whole number"))?;
+                if depth == 0 {
+                    return Err(error("the depth must be at least 1"));
+                }
+                let steps_hint = match parts.next() {
+                    None => None,
+                    Some(k) => {
+                        let k = k
+                            .strip_prefix("k=")
+                            .ok_or_else(|| error("the part after the depth must be `k=<steps>`"))?;
+                        let k: u64 = k.parse().map_err(|_| error("k is not a whole number"))?;
+                        if k == 0 {
+                            return Err(error("k must be at least 1"));
+                        }
+                        Some(k)
+                    }
+                };
+                if parts.next().is_some() {
+                    return Err(error("too many `:` parts"));
+                }
+                return Ok(Self::new(Strategy::Pct { depth }, steps_hint));
+            }
+            "" => return Err(error("it is empty")),
+            _ => return Err(error("unknown name")),
+        };
+        if parts.next().is_some() {
+            return Err(error("this strategy takes no parameters"));
+        }
+        Ok(Self::new(strategy, None))
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = StrategyParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse::<StrategySpec>().map(|spec| spec.strategy)
+    }
+}
