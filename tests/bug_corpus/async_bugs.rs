@@ -132,7 +132,9 @@ fn cancel_torn_state(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
         if from + to == 100 {
             Ok(())
         } else {
-            Err(format!("cancel_torn_state: {from} + {to} != 100 after the cancel"))
+            Err(format!(
+                "cancel_torn_state: {from} + {to} != 100 after the cancel"
+            ))
         }
     })
 }
@@ -201,7 +203,9 @@ fn update_after_delete(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
         delete.await;
         match read(&store).get("key") {
             None => Ok(()),
-            Some(value) => Err(format!("update_after_delete: deleted key is back = {value}")),
+            Some(value) => Err(format!(
+                "update_after_delete: deleted key is back = {value}"
+            )),
         }
     })
 }

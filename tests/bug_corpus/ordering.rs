@@ -97,6 +97,8 @@ fn check_config(seen: &str) -> Result<(), String> {
     if seen == "custom" {
         Ok(())
     } else {
-        Err(format!("body_races_task: read {seen:?} after writing \"custom\""))
+        Err(format!(
+            "body_races_task: read {seen:?} after writing \"custom\""
+        ))
     }
 }

@@ -50,7 +50,9 @@ fn depth2(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
                 yield_now().await;
                 let now = read(&seen);
                 if now.b_saw_a && now.b_done {
-                    Err(format!("pct_depth2_run12: B ran {RUN} steps between A's two"))
+                    Err(format!(
+                        "pct_depth2_run12: B ran {RUN} steps between A's two"
+                    ))
                 } else {
                     Ok(())
                 }
@@ -103,7 +105,9 @@ fn depth3(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
                 yield_now().await;
                 let now = read(&seen);
                 if now.b_saw_a && now.a_saw_b && now.a_done {
-                    Err(format!("pct_depth3_run12: A ran {RUN} steps between B's two"))
+                    Err(format!(
+                        "pct_depth3_run12: A ran {RUN} steps between B's two"
+                    ))
                 } else {
                     Ok(())
                 }

@@ -93,7 +93,12 @@ fn circular_buffer(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
             let update_num = update_num.clone();
             s.spawn(async move {
                 for item in 0..ITEMS {
+                    let mut spins = 0;
                     while read(&num) == 2 {
+                        spins += 1;
+                        if spins > 100 {
+                            return; // a lost decrement keeps the ring "full" for good
+                        }
                         yield_now().await;
                     }
                     slots.lock().unwrap()[item as usize % 2] = Some(item);
@@ -231,7 +236,9 @@ fn wronglock(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
                 if before == after {
                     Ok(())
                 } else {
-                    Err(format!("wronglock: data moved {before} -> {after} under the lock"))
+                    Err(format!(
+                        "wronglock: data moved {before} -> {after} under the lock"
+                    ))
                 }
             })
         };

@@ -1,0 +1,161 @@
+//! Issue 15's measurement: every bug of tests/bug_corpus/ under each schedule strategy, ours
+//! and shuttle's, over the same number of seeds (`CORPUS_SEEDS`, default 1,000). Per bug
+//! and per strategy it prints the detection rate and the first failing seed, then the time
+//! per seed of each strategy. `cargo bench --bench bug_corpus` (add `CORPUS_SEEDS=50` for a
+//! quick run). A new strategy of ours is one more `ours(...)` line in `columns`.
+
+#[path = "../tests/bug_corpus/mod.rs"]
+mod bug_corpus;
+#[path = "common/shuttle_adapter.rs"]
+mod shuttle_adapter;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bug_corpus::{Bug, Variant};
+use shuttle::scheduler::{PctScheduler, RandomScheduler, UrwRandomScheduler};
+use shuttle_adapter::ShuttleScheduler;
+use unified_scheduler::{Scheduler, TestSchedulerConfig};
+
+/// One strategy: runs a bug's buggy variant with one seed and says whether it failed.
+struct Column {
+    name: &'static str,
+    fails: Box<dyn Fn(Bug, u64) -> bool>,
+}
+
+/// The hook for issue 15's strategies: a column of ours, from the config of each seed.
+fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 'static) -> Column {
+    Column {
+        name,
+        fails: Box::new(move |bug, seed| {
+            bug_corpus::ours::run_once(bug, Variant::Buggy, config_for(seed)).is_err()
+        }),
+    }
+}
+
+/// A column of shuttle's, from its scheduler for one iteration with a given seed.
+fn shuttle<S>(name: &'static str, scheduler_for: impl Fn(u64) -> S + 'static) -> Column
+where
+    S: shuttle::scheduler::Scheduler + 'static,
+{
+    Column {
+        name,
+        fails: Box::new(move |bug, seed| run_under_shuttle(bug, scheduler_for(seed))),
+    }
+}
+
+fn run_under_shuttle<S: shuttle::scheduler::Scheduler + 'static>(bug: Bug, scheduler: S) -> bool {
+    let mut config = shuttle::Config::new();
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    let runner = shuttle::Runner::new(scheduler, config);
+    let body = bug.body;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        runner.run(move || {
+            let scheduler: Arc<dyn Scheduler> = Arc::new(ShuttleScheduler);
+            if let Err(message) = scheduler.block(body(scheduler.clone(), Variant::Buggy)) {
+                panic!("{message}");
+            }
+        })
+    }));
+    outcome.is_err()
+}
+
+fn columns() -> Vec<Column> {
+    vec![
+        ours("ours: uniform walk", |seed| {
+            TestSchedulerConfig::new().seed(seed)
+        }),
+        shuttle("shuttle: random", |seed| {
+            RandomScheduler::new_from_seed(seed, 1)
+        }),
+        shuttle("shuttle: PCT d=2", |seed| {
+            PctScheduler::new_from_seed(seed, 2, 1)
+        }),
+        shuttle("shuttle: PCT d=3", |seed| {
+            PctScheduler::new_from_seed(seed, 3, 1)
+        }),
+        shuttle("shuttle: URW", |seed| {
+            UrwRandomScheduler::new_from_seed(seed, 1)
+        }),
+    ]
+}
+
+/// How one column did on one bug.
+struct Cell {
+    failures: u64,
+    first: Option<u64>,
+    elapsed: Duration,
+}
+
+fn measure(column: &Column, bug: Bug, seeds: u64) -> Cell {
+    let start = Instant::now();
+    let mut cell = Cell {
+        failures: 0,
+        first: None,
+        elapsed: Duration::ZERO,
+    };
+    for seed in 0..seeds {
+        if (column.fails)(bug, seed) {
+            cell.failures += 1;
+            cell.first.get_or_insert(seed);
+        }
+    }
+    cell.elapsed = start.elapsed();
+    cell
+}
+
+fn main() {
+    let seeds: u64 = std::env::var("CORPUS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000);
+    // Thousands of expected panics (the bugs showing): keep their messages off the table.
+    std::panic::set_hook(Box::new(|_| {}));
+    let columns = columns();
+    // `CORPUS_ONLY=account,lazy01` measures only those bugs.
+    let only = std::env::var("CORPUS_ONLY").unwrap_or_default();
+    let bugs: Vec<_> = bug_corpus::all()
+        .into_iter()
+        .filter(|bug| only.is_empty() || only.split(',').any(|name| name == bug.name))
+        .collect();
+
+    println!(
+        "Bug corpus, {seeds} seeds per bug and strategy: detection rate (first failing seed)\n"
+    );
+    let header: Vec<_> = columns.iter().map(|c| c.name).collect();
+    println!("| bug | {} |", header.join(" | "));
+    println!("|---|{}", "---|".repeat(columns.len()));
+    let mut totals = vec![(Duration::ZERO, 0u64, 0usize); columns.len()];
+    for bug in &bugs {
+        let cells: Vec<_> = columns
+            .iter()
+            .zip(&mut totals)
+            .map(|(column, total)| {
+                let cell = measure(column, *bug, seeds);
+                total.0 += cell.elapsed;
+                total.1 += seeds;
+                total.2 += usize::from(cell.failures > 0);
+                let first = cell.first.map_or("-".to_string(), |s| s.to_string());
+                format!(
+                    "{:.1}% ({first})",
+                    100.0 * cell.failures as f64 / seeds as f64
+                )
+            })
+            .collect();
+        println!("| {} | {} |", bug.name, cells.join(" | "));
+    }
+    let found: Vec<_> = totals
+        .iter()
+        .map(|t| format!("{}/{}", t.2, bugs.len()))
+        .collect();
+    println!("| **bugs found** | {} |", found.join(" | "));
+
+    println!("\nTime per seed (mean over every bug's seeds)\n");
+    println!("| strategy | time per seed |");
+    println!("|---|---|");
+    for (column, (elapsed, runs, _)) in columns.iter().zip(&totals) {
+        let micros = elapsed.as_secs_f64() * 1e6 / *runs as f64;
+        println!("| {} | {micros:.1} µs |", column.name);
+    }
+}
