@@ -2,7 +2,8 @@
 //! and shuttle's, over the same number of seeds (`CORPUS_SEEDS`, default 1,000). Per bug
 //! and per strategy it prints the detection rate and the first failing seed, then the time
 //! per seed of each strategy. `cargo bench --bench bug_corpus` (add `CORPUS_SEEDS=50` for a
-//! quick run). A new strategy of ours is one more `ours(...)` line in `columns`.
+//! quick run; `CORPUS_ONLY=account,lazy01` for some bugs; `2>/dev/null` hides shuttle's report
+//! of each failing seed). A new strategy of ours is one more `ours(...)` line in `columns`.
 
 #[path = "../tests/bug_corpus/mod.rs"]
 mod bug_corpus;

@@ -1,4 +1,4 @@
-//! A minimal async lock, so that fixed variants can hold a critical section across an
+//! A minimal async lock and a change notification, so that fixed variants can hold a critical section across an
 //! `.await` and the deadlock bug has two locks to take. It uses no runtime of its own, so
 //! it works under any `Scheduler` (and under shuttle through the adapter).
 
@@ -60,5 +60,40 @@ impl Drop for LockGuard {
         for waker in waiters {
             waker.wake();
         }
+    }
+}
+
+/// Wakes whoever waits for shared state to change: a wait without a spin.
+#[derive(Clone, Default)]
+pub struct Notify(Arc<Mutex<Vec<Waker>>>);
+
+impl Notify {
+    /// Wakes every waiter, which then checks its condition again.
+    pub fn notify(&self) {
+        let waiters = std::mem::take(&mut *self.0.lock().unwrap());
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// Waits until `condition` holds, checking it again at each `notify`. Tasks interleave
+    /// only at polls, so no notify falls between a check and its waker's registration.
+    pub fn until<F: FnMut() -> bool>(&self, condition: F) -> Until<F> {
+        Until(self.clone(), condition)
+    }
+}
+
+/// The future of [`Notify::until`].
+pub struct Until<F>(Notify, F);
+
+impl<F: FnMut() -> bool + Unpin> Future for Until<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if (self.1)() {
+            return Poll::Ready(());
+        }
+        (self.0).0.lock().unwrap().push(cx.waker().clone());
+        Poll::Pending
     }
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use unified_scheduler::Scheduler;
 
-pub use lock::{AsyncLock, LockGuard};
+pub use lock::{AsyncLock, LockGuard, Notify};
 
 /// What a bug body ends with: `Err` names the bug when it showed.
 pub type Outcome = Result<(), String>;

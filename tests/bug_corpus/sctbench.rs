@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use unified_scheduler::{Scheduler, yield_now};
 
-use super::{AsyncLock, Bug, BugFuture, Variant, read, shared, write};
+use super::{AsyncLock, Bug, BugFuture, Notify, Variant, read, shared, write};
 
 pub fn bugs() -> Vec<Bug> {
     vec![
@@ -71,54 +71,46 @@ fn account(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
     })
 }
 
-/// A producer and a consumer on a ring of 2 slots; `num` counts the full slots.
+/// A producer and a consumer on a ring of 2 slots; `num` counts the full slots. Each waits
+/// for `num` to change by a wake, not a spin (under PCT a spinning task never lets the
+/// other run): a lost update leaves one waiting for good, which the tool reports as stuck
+/// (the `TestScheduler`) or deadlocked (shuttle).
 fn circular_buffer(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
     const ITEMS: u32 = 4;
     Box::pin(async move {
         let slots = shared([None::<u32>; 2]);
         let num = shared(0usize);
+        let changed = Notify::default();
         let lock = AsyncLock::new();
-        let counter = num.clone();
-        let update_num = move |delta: isize| {
-            let (num, lock) = (counter.clone(), lock.clone());
-            async move {
-                let _guard = v.guard(&lock).await;
-                let seen = read(&num);
-                yield_now().await;
-                write(&num, seen.checked_add_signed(delta).unwrap_or(0));
+        let update_num = {
+            let (num, changed) = (num.clone(), changed.clone());
+            move |delta: isize| {
+                let (num, lock, changed) = (num.clone(), lock.clone(), changed.clone());
+                async move {
+                    let _guard = v.guard(&lock).await;
+                    let seen = read(&num);
+                    yield_now().await;
+                    write(&num, seen.checked_add_signed(delta).unwrap_or(0));
+                    changed.notify();
+                }
             }
         };
         let producer = {
-            let (slots, num) = (slots.clone(), num.clone());
+            let (slots, num, changed) = (slots.clone(), num.clone(), changed.clone());
             let update_num = update_num.clone();
             s.spawn(async move {
                 for item in 0..ITEMS {
-                    let mut spins = 0;
-                    while read(&num) == 2 {
-                        spins += 1;
-                        if spins > 100 {
-                            return; // a lost decrement keeps the ring "full" for good
-                        }
-                        yield_now().await;
-                    }
+                    changed.until(|| read(&num) < 2).await;
                     slots.lock().unwrap()[item as usize % 2] = Some(item);
                     update_num(1).await;
                 }
             })
         };
         let consumer = {
-            let (slots, num) = (slots.clone(), num.clone());
+            let (slots, num, changed) = (slots.clone(), num.clone(), changed.clone());
             s.spawn(async move {
                 for item in 0..ITEMS {
-                    let mut spins = 0;
-                    while read(&num) == 0 {
-                        spins += 1;
-                        if spins > 100 {
-                            // A lost decrement-after-increment leaves `num` at 0 for good.
-                            return Err(format!("circular_buffer: item {item} never counted"));
-                        }
-                        yield_now().await;
-                    }
+                    changed.until(|| read(&num) > 0).await;
                     let got = slots.lock().unwrap()[item as usize % 2].take();
                     if got != Some(item) {
                         return Err(format!("circular_buffer: read {got:?}, expected {item}"));
