@@ -20,18 +20,31 @@ use shuttle::scheduler::{PctScheduler, RandomScheduler, UrwRandomScheduler};
 use shuttle_adapter::ShuttleScheduler;
 use unified_scheduler::{Scheduler, TestSchedulerConfig};
 
-/// One strategy: runs a bug's buggy variant with one seed and says whether it failed.
+/// How one seed of one strategy ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Passed,
+    Failed,
+    /// Shuttle's PCT or URW failed in its calibration iteration (not the strategy's own
+    /// schedule), so the measured iteration never ran: counted apart, not as found.
+    FailedCalibrating,
+}
+
+/// One strategy: runs a bug's buggy variant with one seed.
 struct Column {
     name: &'static str,
-    fails: Box<dyn Fn(Bug, u64) -> bool>,
+    run: Box<dyn Fn(Bug, u64) -> Run>,
 }
 
 /// The hook for issue 15's strategies: a column of ours, from the config of each seed.
 fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 'static) -> Column {
     Column {
         name,
-        fails: Box::new(move |bug, seed| {
-            bug_corpus::ours::run_once(bug, Variant::Buggy, config_for(seed)).is_err()
+        run: Box::new(move |bug, seed| {
+            match bug_corpus::ours::run_once(bug, Variant::Buggy, config_for(seed)) {
+                Ok(()) => Run::Passed,
+                Err(_) => Run::Failed,
+            }
         }),
     }
 }
@@ -39,7 +52,8 @@ fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 's
 /// A column of shuttle's, from its scheduler for one seed. `warm_up`: the scheduler's first
 /// iteration is a calibration run (PCT's oldest-first run that bounds the steps, URW's
 /// random walk that counts the events), so each seed runs two iterations and the bug is
-/// checked in the second only. A deadlock shuttle reports in the first still counts.
+/// checked in the second only; a failure shuttle itself reports in the first (a deadlock of
+/// its oldest-first run) is [`Run::FailedCalibrating`].
 fn shuttle<S>(
     name: &'static str,
     warm_up: bool,
@@ -50,11 +64,11 @@ where
 {
     Column {
         name,
-        fails: Box::new(move |bug, seed| run_under_shuttle(bug, scheduler_for(seed), warm_up)),
+        run: Box::new(move |bug, seed| run_under_shuttle(bug, scheduler_for(seed), warm_up)),
     }
 }
 
-fn run_under_shuttle<S>(bug: Bug, scheduler: S, warm_up: bool) -> bool
+fn run_under_shuttle<S>(bug: Bug, scheduler: S, warm_up: bool) -> Run
 where
     S: shuttle::scheduler::Scheduler + 'static,
 {
@@ -62,18 +76,24 @@ where
     config.failure_persistence = shuttle::FailurePersistence::None;
     let runner = shuttle::Runner::new(scheduler, config);
     let body = bug.body;
-    let iterations = AtomicUsize::new(0);
+    // Counted as each iteration starts, so a failure is known to be the calibration's.
+    let started = Arc::new(AtomicUsize::new(0));
+    let iterations = started.clone();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         runner.run(move || {
+            let calibrating = warm_up && iterations.fetch_add(1, Ordering::Relaxed) == 0;
             let scheduler: Arc<dyn Scheduler> = Arc::new(ShuttleScheduler::default());
             let outcome = scheduler.block(body(scheduler.clone(), Variant::Buggy));
-            let calibrating = warm_up && iterations.fetch_add(1, Ordering::Relaxed) == 0;
             if let (Err(message), false) = (outcome, calibrating) {
                 panic!("{message}");
             }
         })
     }));
-    outcome.is_err()
+    match outcome {
+        Ok(_) => Run::Passed,
+        Err(_) if warm_up && started.load(Ordering::Relaxed) == 1 => Run::FailedCalibrating,
+        Err(_) => Run::Failed,
+    }
 }
 
 fn columns() -> Vec<Column> {
@@ -99,6 +119,7 @@ fn columns() -> Vec<Column> {
 /// How one column did on one bug.
 struct Cell {
     failures: u64,
+    calibration_failures: u64,
     first: Option<u64>,
     elapsed: Duration,
 }
@@ -107,13 +128,18 @@ fn measure(column: &Column, bug: Bug, seeds: u64) -> Cell {
     let start = Instant::now();
     let mut cell = Cell {
         failures: 0,
+        calibration_failures: 0,
         first: None,
         elapsed: Duration::ZERO,
     };
     for seed in 0..seeds {
-        if (column.fails)(bug, seed) {
-            cell.failures += 1;
-            cell.first.get_or_insert(seed);
+        match (column.run)(bug, seed) {
+            Run::Passed => {}
+            Run::Failed => {
+                cell.failures += 1;
+                cell.first.get_or_insert(seed);
+            }
+            Run::FailedCalibrating => cell.calibration_failures += 1,
         }
     }
     cell.elapsed = start.elapsed();
@@ -152,10 +178,11 @@ fn main() {
                 total.1 += seeds;
                 total.2 += usize::from(cell.failures > 0);
                 let first = cell.first.map_or("-".to_string(), |s| s.to_string());
-                format!(
-                    "{:.1}% ({first})",
-                    100.0 * cell.failures as f64 / seeds as f64
-                )
+                let rate = 100.0 * cell.failures as f64 / seeds as f64;
+                match cell.calibration_failures {
+                    0 => format!("{rate:.1}% ({first})"),
+                    n => format!("{rate:.1}% ({first}), {n} failed calibrating"),
+                }
             })
             .collect();
         println!("| {} | {} |", bug.name, cells.join(" | "));
