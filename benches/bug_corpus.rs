@@ -96,6 +96,9 @@ where
     }
 }
 
+/// The table's columns. A strategy of issue 15 is one more line here, e.g.
+/// `ours("ours: PCT d=3", |seed| TestSchedulerConfig::new().seed(seed)/* .strategy(..) */)`.
+/// Shuttle's seeds are ours (`SHUTTLE_RANDOM_SEED`, if set, overrides them).
 fn columns() -> Vec<Column> {
     vec![
         ours("ours: uniform walk", |seed| {
