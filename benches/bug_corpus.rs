@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bug_corpus::{Bug, Variant};
-use shuttle::scheduler::{PctScheduler, RandomScheduler, UrwRandomScheduler};
+use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use shuttle_adapter::ShuttleScheduler;
 use unified_scheduler::{Scheduler, TestSchedulerConfig};
 
@@ -25,7 +25,7 @@ use unified_scheduler::{Scheduler, TestSchedulerConfig};
 enum Run {
     Passed,
     Failed,
-    /// Shuttle's PCT or URW failed in its calibration iteration (not the strategy's own
+    /// Shuttle's PCT failed in its calibration iteration (not the strategy's own
     /// schedule), so the measured iteration never ran: counted apart, not as found.
     FailedCalibrating,
 }
@@ -50,8 +50,8 @@ fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 's
 }
 
 /// A column of shuttle's, from its scheduler for one seed. `warm_up`: the scheduler's first
-/// iteration is a calibration run (PCT's oldest-first run that bounds the steps, URW's
-/// random walk that counts the events), so each seed runs two iterations and the bug is
+/// iteration is a calibration run (PCT's oldest-first run that bounds the steps; in
+/// shuttle 0.9, URW's walk that counts the events), so each seed runs two iterations and the bug is
 /// checked in the second only; a failure shuttle itself reports in the first (a deadlock of
 /// its oldest-first run) is [`Run::FailedCalibrating`].
 fn shuttle<S>(
@@ -112,9 +112,6 @@ fn columns() -> Vec<Column> {
         }),
         shuttle("shuttle: PCT d=3", true, |seed| {
             PctScheduler::new_from_seed(seed, 3, 2)
-        }),
-        shuttle("shuttle: URW", true, |seed| {
-            UrwRandomScheduler::new_from_seed(seed, 2)
         }),
     ]
 }

@@ -2,7 +2,7 @@
 //! `Arc<dyn Scheduler>` runs unchanged under shuttle's schedulers: each of our tasks gets
 //! one shuttle future (a worker) that runs the task's runnables as they are scheduled, and
 //! blocking is shuttle's `block_on`. One shuttle task per task of ours, not one per poll,
-//! so that PCT's priorities and URW's event counts follow our tasks.
+//! so that PCT's priorities (and the event counts of shuttle 0.9's URW) follow our tasks.
 #![allow(dead_code, unreachable_pub)]
 
 use core::pin::Pin;
@@ -64,7 +64,7 @@ impl Scheduler for ShuttleScheduler {
                     let runnable = Next(mailbox.clone()).await;
                     // A wake is no scheduling point to shuttle: make each step of ours one,
                     // as each is a choice of the TestScheduler's. `sleep` (a plain switch)
-                    // rather than `yield_now`, which PCT and URW take as "deprioritize me".
+                    // rather than `yield_now`, which PCT takes as "deprioritize me".
                     shuttle::thread::sleep(Duration::ZERO);
                     runnable.run();
                 }
