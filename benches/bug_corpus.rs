@@ -50,8 +50,8 @@ fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 's
 }
 
 /// A column of shuttle's, from its scheduler for one seed. `warm_up`: the scheduler's first
-/// iteration is a calibration run (PCT's oldest-first run that bounds the steps; in
-/// shuttle 0.9, URW's walk that counts the events), so each seed runs two iterations and the bug is
+/// iteration is a calibration run (PCT's oldest-first run that bounds the steps; in shuttle
+/// 0.9, URW's walk that counts the events), so each seed runs two iterations and the bug is
 /// checked in the second only; a failure shuttle itself reports in the first (a deadlock of
 /// its oldest-first run) is [`Run::FailedCalibrating`].
 fn shuttle<S>(
