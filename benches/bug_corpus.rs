@@ -10,6 +10,8 @@ mod bug_corpus;
 #[path = "common/shuttle_adapter.rs"]
 mod shuttle_adapter;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 use bug_corpus::{Bug, Variant};
 use shuttle::scheduler::{PctScheduler, RandomScheduler};
 use shuttle_adapter::ShuttleScheduler;
-use unified_scheduler::{Scheduler, TestSchedulerConfig};
+use unified_scheduler::{Scheduler, Strategy, TestScheduler, TestSchedulerConfig};
 
 /// How one seed of one strategy ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,48 @@ fn ours(name: &'static str, config_for: impl Fn(u64) -> TestSchedulerConfig + 's
             }
         }),
     }
+}
+
+/// A strategy of ours that takes the run's length (PCT's `k`) and steps per spawn site
+/// (URW's estimates) from a first run: learned once per bug, from a recorded uniform run of
+/// seed 0 (`TestSchedulerConfig::learn_from`), so each seed is one run of the strategy alone
+/// and its failures are its own. (Without that, the runners learn from a uniform run of each
+/// seed first, and that run's failures would count as the strategy's.)
+fn learning(name: &'static str, strategy: Strategy) -> Column {
+    let learned: RefCell<HashMap<&'static str, TestSchedulerConfig>> = RefCell::default();
+    Column {
+        name,
+        run: Box::new(move |bug, seed| {
+            let base = learned
+                .borrow_mut()
+                .entry(bug.name)
+                .or_insert_with(|| learn(bug, strategy))
+                .clone();
+            match bug_corpus::ours::run_once(bug, Variant::Buggy, base.seed(seed)) {
+                Ok(()) => Run::Passed,
+                Err(_) => Run::Failed,
+            }
+        }),
+    }
+}
+
+/// `strategy`'s config with what a recorded uniform run of `bug` at seed 0 teaches, whether
+/// or not the bug showed in it (the body reports it as an `Err`; a deadlock panics with the
+/// stuck report, after the steps that led there).
+fn learn(bug: Bug, strategy: Strategy) -> TestSchedulerConfig {
+    let first = Arc::new(TestScheduler::with_config(
+        TestSchedulerConfig::new().seed(0).record_schedule(true),
+    ));
+    let scheduler: Arc<dyn Scheduler> = first.clone();
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        let _ = scheduler.block((bug.body)(scheduler.clone(), Variant::Buggy));
+    }));
+    if ran.is_ok() {
+        first.run_until_parked();
+    }
+    TestSchedulerConfig::new()
+        .strategy(strategy)
+        .learn_from(&first)
 }
 
 /// A column of shuttle's, from its scheduler for one seed. `warm_up`: the scheduler's first
@@ -104,6 +148,9 @@ fn columns() -> Vec<Column> {
         ours("ours: uniform walk", |seed| {
             TestSchedulerConfig::new().seed(seed)
         }),
+        learning("ours: PCT d=2", Strategy::Pct { depth: 2 }),
+        learning("ours: PCT d=3", Strategy::Pct { depth: 3 }),
+        learning("ours: URW", Strategy::Urw),
         shuttle("shuttle: random", false, |seed| {
             RandomScheduler::new_from_seed(seed, 1)
         }),

@@ -1,33 +1,35 @@
 //! The runners' watchdog: the one hang a step budget cannot catch is a poll that never
-//! returns (a task or test body busy-waiting on a flag without awaiting). A thread of its
-//! own watches the running seed's progress; if no step starts and no blocked future is
-//! polled for the poll time limit while no thread waits for a real wake, it prints the seed,
-//! what was running, and the replay command, and ends the process: the spinning thread
-//! cannot be unwound, and hanging forever would say nothing at all.
+//! returns (a task or test body busy-waiting on a flag without awaiting). One thread for the
+//! whole process, started by the first run that needs it, watches the running seed of every
+//! run (each runner call, each `JOBS` thread, registers one watch): if no step starts and no
+//! blocked future is polled for the poll time limit while no thread waits for a real wake,
+//! it prints the seed, what was running, and the replay command, and ends the process: the
+//! spinning thread cannot be unwound, and hanging forever would say nothing at all. (A
+//! thread per run cost a seed run alone through `try_run` two thirds of its time.)
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
-use core::sync::atomic::{AtomicBool, Ordering};
+use alloc::vec::Vec;
 use core::time::Duration;
 use std::io::Write;
-use std::thread::JoinHandle;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::TestScheduler;
 use crate::sync::Mutex;
 
-/// Watches one seed at a time, from its own thread, until dropped.
+/// One run's watch, from `start` until dropped: one seed at a time.
 pub(super) struct Watchdog {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    entry: Arc<Entry>,
 }
 
-struct Shared {
+struct Entry {
     limit: Duration,
     watched: Mutex<Option<Watched>>,
-    stop: AtomicBool,
-    unparker: parking::Unparker,
+    /// The last progress the watchdog thread saw (only it touches this): which scheduler
+    /// (its address), its counter, and since when.
+    last: Mutex<Option<(usize, usize, Instant)>>,
 }
 
 #[derive(Clone)]
@@ -36,73 +38,122 @@ struct Watched {
     replay_command: String,
 }
 
+/// The watches of the process, and how to wake the thread that checks them.
+struct Registry {
+    entries: Mutex<Vec<Weak<Entry>>>,
+    unparker: parking::Unparker,
+}
+
+/// The registry, its thread started on first use; `None` if no thread could be started
+/// (the runs still work; only a spin loop would hang them) or under miri (whose tests never
+/// spin, and which would take the thread left parked at exit for a leak).
+fn registry() -> Option<&'static Registry> {
+    static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            if cfg!(miri) {
+                return None;
+            }
+            let (parker, unparker) = parking::pair();
+            std::thread::Builder::new()
+                .name(String::from("unified-scheduler-watchdog"))
+                .spawn(move || {
+                    // Woken by the first watch, which registers after `REGISTRY` is set.
+                    parker.park();
+                    if let Some(registry) = REGISTRY.get().and_then(Option::as_ref) {
+                        registry.run(&parker);
+                    }
+                })
+                .ok()?;
+            Some(Registry {
+                entries: Mutex::new(Vec::new()),
+                unparker,
+            })
+        })
+        .as_ref()
+}
+
 impl Watchdog {
     /// Starts watching (nothing yet) with `limit` per poll.
     pub(super) fn start(limit: Duration) -> Self {
-        let (parker, unparker) = parking::pair();
-        let shared = Arc::new(Shared {
+        let entry = Arc::new(Entry {
             limit,
             watched: Mutex::new(None),
-            stop: AtomicBool::new(false),
-            unparker,
+            last: Mutex::new(None),
         });
-        let watcher = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name(String::from("unified-scheduler-watchdog"))
-            .spawn(move || watcher.run(&parker))
-            // Without a watchdog the run still works; only a spin loop would hang it.
-            .ok();
-        Self { shared, thread }
+        if let Some(registry) = registry() {
+            registry.entries.lock().push(Arc::downgrade(&entry));
+            registry.unparker.unpark(); // it may be parked with nothing to watch
+        }
+        Self { entry }
     }
 
     /// Watches `test` from now on, with the command that replays its seed.
     pub(super) fn watch(&self, test: &Arc<TestScheduler>, replay_command: &str) {
-        *self.shared.watched.lock() = Some(Watched {
+        *self.entry.watched.lock() = Some(Watched {
             test: Arc::downgrade(test),
             replay_command: String::from(replay_command),
         });
     }
 }
 
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.unparker.unpark();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+impl Registry {
+    fn run(&self, parker: &parking::Parker) -> ! {
+        loop {
+            // The shortest check interval among the live watches; parked while none.
+            let tick = {
+                let mut entries = self.entries.lock();
+                entries.retain(|entry| entry.strong_count() > 0);
+                entries
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .map(|entry| (entry.limit / 4).max(Duration::from_millis(1)))
+                    .min()
+            };
+            match tick {
+                None => parker.park(),
+                Some(tick) => {
+                    parker.park_timeout(tick);
+                    let live: Vec<Arc<Entry>> = self
+                        .entries
+                        .lock()
+                        .iter()
+                        .filter_map(Weak::upgrade)
+                        .collect();
+                    for entry in live {
+                        entry.check(Instant::now());
+                    }
+                }
+            }
         }
     }
 }
 
-impl Shared {
-    fn run(&self, parker: &parking::Parker) {
-        let check_every = (self.limit / 4).max(Duration::from_millis(1));
-        // The last progress seen: which scheduler, its counter, and since when.
-        let mut last: Option<(*const TestScheduler, usize, Instant)> = None;
-        loop {
-            parker.park_timeout(check_every);
-            if self.stop.load(Ordering::Acquire) {
-                return;
-            }
-            let watched = self.watched.lock().clone();
-            let Some(watched) = watched else { continue };
-            let Some(test) = watched.test.upgrade() else {
-                last = None;
-                continue;
-            };
-            let progress = test.progress.load(Ordering::Relaxed);
-            let waiting_for_real = test.parked_for_real.load(Ordering::Relaxed) > 0;
-            let now = Instant::now();
-            match last {
-                Some((seen, count, since))
-                    if seen == Arc::as_ptr(&test) && count == progress && !waiting_for_real =>
-                {
-                    if now.duration_since(since) >= self.limit {
-                        self.report_and_exit(&test, &watched.replay_command);
-                    }
+impl Entry {
+    /// Ends the process if the watched seed made no progress for the limit.
+    fn check(&self, now: Instant) {
+        let watched = self.watched.lock().clone();
+        let mut last = self.last.lock();
+        let Some(watched) = watched else { return };
+        let Some(test) = watched.test.upgrade() else {
+            *last = None;
+            return;
+        };
+        let progress = test.progress.load(core::sync::atomic::Ordering::Relaxed);
+        let waiting_for_real = test
+            .parked_for_real
+            .load(core::sync::atomic::Ordering::Relaxed)
+            > 0;
+        let address = Arc::as_ptr(&test) as usize;
+        match *last {
+            Some((seen, count, since))
+                if seen == address && count == progress && !waiting_for_real =>
+            {
+                if now.duration_since(since) >= self.limit {
+                    self.report_and_exit(&test, &watched.replay_command);
                 }
-                _ => last = Some((Arc::as_ptr(&test), progress, now)),
             }
+            _ => *last = Some((address, progress, now)),
         }
     }
 
@@ -132,5 +183,44 @@ impl Shared {
         // be lost with the process.
         let _ = std::io::stderr().write_all(message.as_bytes());
         std::process::exit(101)
+    }
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::*;
+
+    fn registered(registry: &Registry, watchdog: &Watchdog) -> bool {
+        let entries = registry.entries.lock();
+        entries
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|entry| Arc::ptr_eq(&entry, &watchdog.entry))
+    }
+
+    #[test]
+    fn every_run_registers_with_one_process_wide_watchdog_and_leaves_it() {
+        let registry = registry().expect("a watchdog thread starts");
+        let (first, second) = (
+            Watchdog::start(Duration::from_secs(60)),
+            Watchdog::start(Duration::from_secs(60)),
+        );
+        assert!(
+            ::core::ptr::eq(registry, super::registry().unwrap()),
+            "one registry, one thread, for the whole process"
+        );
+        assert!(registered(registry, &first) && registered(registry, &second));
+        // Many short runs (a `try_run` per seed) leave nothing behind once the thread has
+        // pruned the ended watches (other tests' runs may come and go meanwhile).
+        drop((first, second));
+        for _ in 0..1_000 {
+            drop(Watchdog::start(Duration::from_secs(60)));
+        }
+        let _short = Watchdog::start(Duration::from_millis(4)); // a short tick: prunes soon
+        let pruned = (0..2_000).any(|_| {
+            std::thread::sleep(Duration::from_millis(1)); // a real thread: bounded, 2 s at most
+            registry.entries.lock().len() < 100
+        });
+        assert!(pruned, "{} entries kept", registry.entries.lock().len());
     }
 }
