@@ -1,7 +1,6 @@
-//! The bug corpus (tests/bug_corpus/) under the `TestScheduler`'s uniform walk: every fixed
-//! variant survives, every bug the walk can find is found within 1,000 seeds and replays
-//! from its seed, and the bugs it cannot find yet are `#[ignore]`d tests that issue 15's
-//! strategies (PCT, URW) are to turn on.
+//! The bug corpus (tests/bug_corpus/) under the `TestScheduler`: every fixed variant
+//! survives, every bug the uniform walk can find is found within 1,000 seeds and replays
+//! from its seed, and the two it misses (PCT's shapes) are found by PCT and URW.
 
 #[path = "bug_corpus/mod.rs"]
 mod bug_corpus;
@@ -21,10 +20,15 @@ fn uniform(seed: u64) -> TestSchedulerConfig {
 
 /// The bug is found within [`FIND_WITHIN`] seeds, and its seed fails again the same way.
 fn assert_found_and_replays(name: &str) {
+    assert_found_and_replays_with(name, uniform);
+}
+
+/// The same under the configs `config_for` gives each seed.
+fn assert_found_and_replays_with(name: &str, config_for: fn(u64) -> TestSchedulerConfig) {
     let bug = named(name);
-    let (seed, message) = first_failure(bug, Variant::Buggy, FIND_WITHIN, uniform)
+    let (seed, message) = first_failure(bug, Variant::Buggy, FIND_WITHIN, config_for)
         .unwrap_or_else(|| panic!("{name}: no failure in {FIND_WITHIN} seeds"));
-    let replay = run_once(bug, Variant::Buggy, uniform(seed));
+    let replay = run_once(bug, Variant::Buggy, config_for(seed));
     assert_eq!(replay, Err(message), "{name}: seed {seed} did not replay");
 }
 
@@ -80,20 +84,31 @@ mod found_by_the_uniform_walk {
     );
 }
 
-/// Bugs the uniform walk misses within 1,000 seeds: issue 15's target is that the new
-/// strategies find them. Run with `cargo test --test bug_corpus -- --ignored`.
-mod missed_by_the_uniform_walk_issue_15 {
-    use super::assert_found_and_replays;
+/// The bugs the uniform walk misses within 1,000 seeds (a 12-step run in a row): PCT and URW
+/// find them (each seed first runs the uniform walk to learn from, as the runners do).
+mod missed_by_the_uniform_walk {
+    use super::assert_found_and_replays_with;
+    use unified_scheduler::{Strategy, TestSchedulerConfig};
 
-    #[test]
-    #[ignore = "issue 15: a 12-step run in a row; the uniform walk misses it, PCT should not"]
-    fn pct_depth2_run12() {
-        assert_found_and_replays("pct_depth2_run12");
+    fn pct(depth: u32) -> impl Fn(u64) -> TestSchedulerConfig {
+        move |seed| {
+            TestSchedulerConfig::new()
+                .seed(seed)
+                .strategy(Strategy::Pct { depth })
+        }
     }
 
     #[test]
-    #[ignore = "issue 15: depth 3 with a 12-step run; the uniform walk misses it, PCT should not"]
-    fn pct_depth3_run12() {
-        assert_found_and_replays("pct_depth3_run12");
+    fn pct_depth2_run12_is_found_by_pct_of_depth_2() {
+        assert_found_and_replays_with("pct_depth2_run12", |seed| pct(2)(seed));
+    }
+
+    #[test]
+    fn pct_depth3_run12_is_found_by_urw() {
+        assert_found_and_replays_with("pct_depth3_run12", |seed| {
+            TestSchedulerConfig::new()
+                .seed(seed)
+                .strategy(Strategy::Urw)
+        });
     }
 }
