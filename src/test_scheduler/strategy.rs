@@ -9,7 +9,7 @@ use alloc::string::String;
 /// How a [`TestScheduler`](crate::TestScheduler) with `randomize_order` on picks the next
 /// runnable; every choice comes from the seed, so a seed and a strategy give one schedule.
 /// Set it with [`TestSchedulerConfig::strategy`](crate::TestSchedulerConfig::strategy) or
-/// the env var `STRATEGY` (the runners), whose forms are those of [`FromStr`]/[`Display`]:
+/// the env var `STRATEGY` (the runners), whose forms are those of [`FromStr`](core::str::FromStr)/[`Display`](core::fmt::Display):
 /// `uniform`, `pct:<depth>`, `pct:<depth>:k=<steps>`, `urw`.
 ///
 /// ```
