@@ -520,7 +520,8 @@ impl SeedRun<'_> {
         if self.config.record_schedule && !self.quiet {
             let state = test.lock();
             let schedule = state.schedule.recent_or_all();
-            let described = describe(test.seed(), &schedule, state.schedule.steps());
+            // The seed from the state held: `test.seed()` would take the lock again.
+            let described = describe(state.config.seed, &schedule, state.schedule.steps());
             std::eprintln!("TestScheduler: {described}");
         }
         drop(_schedule);
