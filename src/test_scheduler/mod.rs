@@ -17,6 +17,7 @@ mod controls;
 mod delay;
 #[cfg(feature = "std")]
 mod drive;
+mod forced;
 #[cfg(feature = "std")]
 mod hints;
 mod learned;
@@ -37,6 +38,8 @@ mod schedule_log;
 #[cfg(feature = "std")]
 mod schedule_report;
 mod scheduler_impl;
+#[cfg(feature = "std")]
+mod shrink;
 #[cfg(feature = "std")]
 mod spare_queues;
 mod state;
@@ -63,12 +66,15 @@ use alloc::vec::Vec;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
+pub use forced::ForcedSchedule;
 #[cfg(feature = "macros")]
 pub use replay::TestSite;
 pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
+#[cfg(feature = "std")]
+pub use shrink::{ShrunkSchedule, ShrunkStep};
 pub use strategy::{Strategy, StrategyParseError, StrategySpec};
 pub use tasks::LiveTask;
 #[cfg(feature = "macros")]
