@@ -4,7 +4,8 @@
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
 //! `state.rs` (the queues and the pick policy; `strategy.rs`, `picker.rs`, `pct.rs`, `urw.rs`
-//! and `learned.rs` the non-default schedule strategies), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
+//! and `learned.rs` the non-default schedule strategies; `forced.rs` a forced schedule and
+//! `shrink.rs` shrinking a failing seed's schedule with it), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
 //! `runner.rs` and `watchdog.rs` (running a test body over seeds), `parallel.rs` (seeds on
 //! several threads), `replay.rs` (the line that
