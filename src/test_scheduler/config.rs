@@ -140,11 +140,11 @@ impl TestSchedulerConfig {
     /// use std::sync::atomic::{AtomicU64, Ordering};
     /// use unified_scheduler::{ForcedSchedule, Scheduler, TaskId, TestSchedulerConfig};
     ///
-    /// // Nothing forced: the default order runs task 1 to its end before task 2 starts.
+    /// // Step 0 runs task 2; then the default order (task 2 ended: the lowest id) runs task 1.
     /// let order = Arc::new(AtomicU64::new(0));
     /// let seen = order.clone();
     /// TestSchedulerConfig::new()
-    ///     .forced_schedule(ForcedSchedule::default())
+    ///     .forced_schedule(ForcedSchedule::new([(0, TaskId::from_raw(2).unwrap())]))
     ///     .run(move |test| {
     ///         let seen = seen.clone();
     ///         async move {
@@ -152,7 +152,7 @@ impl TestSchedulerConfig {
     ///             let (a, b) = (seen.clone(), seen.clone());
     ///             let first = scheduler.spawn(async move { a.fetch_add(1, Ordering::SeqCst) });
     ///             let second = scheduler.spawn(async move { b.fetch_add(10, Ordering::SeqCst) });
-    ///             assert_eq!(first.await, 0); // task 1 ran first
+    ///             assert_eq!(first.await, 10); // task 2 ran first
     ///             second.await;
     ///         }
     ///     });
