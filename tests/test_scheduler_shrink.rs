@@ -193,10 +193,26 @@ fn failing_runner_for_the_shrink_env() {
     TestSchedulerConfig::new().seed(failing_seed()).run(racy);
 }
 
+/// Likewise, through `#[unified_scheduler::test]` (the parallel runner).
+#[unified_scheduler::test(iterations = 500)]
+#[ignore = "fails on purpose; run by another test with SHRINK=1"]
+async fn failing_macro_test_for_the_shrink_env(test: Arc<TestScheduler>) {
+    racy(test).await;
+}
+
 #[test]
 fn shrink_1_prints_the_shrunk_schedule_under_the_failure() {
+    shrink_1_prints_under("failing_runner_for_the_shrink_env");
+}
+
+#[test]
+fn shrink_1_prints_the_shrunk_schedule_under_a_macro_tests_failure() {
+    shrink_1_prints_under("failing_macro_test_for_the_shrink_env");
+}
+
+fn shrink_1_prints_under(test: &str) {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["failing_runner_for_the_shrink_env", "--exact", "--ignored"])
+        .args([test, "--exact", "--ignored"])
         .args(["--nocapture", "--test-threads=1"])
         .env("SHRINK", "1")
         .env_remove("SEED")

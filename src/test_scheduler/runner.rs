@@ -154,7 +154,7 @@ impl TestSchedulerConfig {
     /// With `SHRINK=1`, prints the shrunk schedule of `failure`'s seed (`shrink.rs`); only
     /// a failing seed gets here, so a passing run pays nothing.
     #[track_caller]
-    fn shrink_if_asked<F, Fut>(self, failure: &SeedFailure, body: &mut F)
+    pub(super) fn shrink_if_asked<F, Fut>(self, failure: &SeedFailure, body: &mut F)
     where
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
