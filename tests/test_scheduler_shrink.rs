@@ -77,6 +77,7 @@ fn a_lost_update_among_noisy_tasks_shrinks_to_the_racers_choices() {
         !shrunk.steps.is_empty(),
         "the default order passes: {shrunk}"
     );
+    assert!(shrunk.replays <= 300, "{} replays", shrunk.replays);
     assert!(shrunk.message.contains("lost update"), "{}", shrunk.message);
     let racers = racer_lines();
     assert_eq!(racers.len(), 2);

@@ -220,7 +220,9 @@ impl TestSchedulerConfig {
             .collect();
         let (deviations, _) = attempt(&all, false)?;
         let choices_before = deviations.len();
-        let kept = ddmin(deviations, SHRINK_REPLAYS - 2, |choices| {
+        // The budget counts the runs before (the original, the full forced replay) and after
+        // (the recorded replay of what is kept).
+        let kept = ddmin(deviations, SHRINK_REPLAYS - 3, |choices| {
             attempt(choices, false).map(|(taken, _)| taken)
         });
         let (kept, failure) = attempt(&kept, true)?;
