@@ -175,13 +175,13 @@ pub use crate::platform::mac::{MacDispatcher, MacDispatcherConfig};
 pub use crate::platform::windows::{WindowsDispatcher, WindowsDispatcherConfig};
 #[cfg(us_has_clock)]
 pub use crate::queue::QueueScheduler;
-#[cfg(all(feature = "test-scheduler", feature = "std"))]
-pub use crate::test_scheduler::SeedFailure;
 #[cfg(feature = "test-scheduler")]
 pub use crate::test_scheduler::{
-    LiveTask, PendingTaskCounts, RandomDelay, ScheduleStep, Strategy, StrategyParseError,
-    StrategySpec, TestRng, TestScheduler, TestSchedulerConfig,
+    ForcedSchedule, LiveTask, PendingTaskCounts, RandomDelay, ScheduleStep, Strategy,
+    StrategyParseError, StrategySpec, TestRng, TestScheduler, TestSchedulerConfig,
 };
+#[cfg(all(feature = "test-scheduler", feature = "std"))]
+pub use crate::test_scheduler::{SeedFailure, ShrunkSchedule, ShrunkStep};
 /// The calloop crate, at the version the `LinuxDispatcher` is built on: use it for the
 /// `calloop::LoopHandle` that `LinuxDispatcher::insert_into` takes, so the two never
 /// disagree on calloop's version.

@@ -4,6 +4,7 @@ use alloc::sync::Arc;
 use core::ops::RangeInclusive;
 use core::time::Duration;
 
+use super::forced::{ForcedRun, ForcedSchedule};
 use super::learned::SiteSteps;
 use super::strategy::Strategy;
 
@@ -89,6 +90,9 @@ pub struct TestSchedulerConfig {
     pub steps_hint: Option<u64>,
     /// URW's steps per task by spawn site, from [`learn_from`](Self::learn_from).
     pub(crate) site_steps: Option<Arc<SiteSteps>>,
+    /// The choices to follow instead of the strategy's, from
+    /// [`forced_schedule`](Self::forced_schedule).
+    pub(crate) forced: Option<Arc<ForcedRun>>,
 }
 
 impl Default for TestSchedulerConfig {
@@ -124,7 +128,40 @@ impl TestSchedulerConfig {
             strategy: Strategy::UniformRandom,
             steps_hint: None,
             site_steps: None,
+            forced: None,
         }
+    }
+
+    /// Follow `choices` instead of the strategy (see [`ForcedSchedule`]): how a shrunk
+    /// schedule ([`shrink`](Self::shrink)) is replayed. Needs `randomize_order` on.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use unified_scheduler::{ForcedSchedule, Scheduler, TaskId, TestSchedulerConfig};
+    ///
+    /// // Step 0 runs task 2; then the default order (task 2 ended: the lowest id) runs task 1.
+    /// let order = Arc::new(AtomicU64::new(0));
+    /// let seen = order.clone();
+    /// TestSchedulerConfig::new()
+    ///     .forced_schedule(ForcedSchedule::new([(0, TaskId::from_raw(2).unwrap())]))
+    ///     .run(move |test| {
+    ///         let seen = seen.clone();
+    ///         async move {
+    ///             let scheduler: Arc<dyn Scheduler> = test;
+    ///             let (a, b) = (seen.clone(), seen.clone());
+    ///             let first = scheduler.spawn(async move { a.fetch_add(1, Ordering::SeqCst) });
+    ///             let second = scheduler.spawn(async move { b.fetch_add(10, Ordering::SeqCst) });
+    ///             assert_eq!(first.await, 10); // task 2 ran first
+    ///             second.await;
+    ///         }
+    ///     });
+    /// assert_eq!(order.load(Ordering::SeqCst), 11);
+    /// ```
+    #[must_use]
+    pub fn forced_schedule(mut self, choices: ForcedSchedule) -> Self {
+        self.forced = Some(ForcedRun::new(choices));
+        self
     }
 
     /// Sets the schedule strategy (see the field and [`Strategy`]).

@@ -4,7 +4,8 @@
 //! and a program give one schedule. Tasks run only on the thread that ticks the scheduler;
 //! wakers and `schedule` may be called from anywhere (the state is behind a lock). The parts:
 //! `state.rs` (the queues and the pick policy; `strategy.rs`, `picker.rs`, `pct.rs`, `urw.rs`
-//! and `learned.rs` the non-default schedule strategies), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
+//! and `learned.rs` the non-default schedule strategies; `forced.rs` a forced schedule and
+//! `shrink.rs` shrinking a failing seed's schedule with it), `tasks.rs` (lifecycle), `wait.rs` and `drive.rs`
 //! (blocking under virtual time), `report.rs` (what a stuck test says), `threads.rs` (real threads),
 //! `runner.rs` and `watchdog.rs` (running a test body over seeds), `parallel.rs` (seeds on
 //! several threads), `replay.rs` (the line that
@@ -17,6 +18,7 @@ mod controls;
 mod delay;
 #[cfg(feature = "std")]
 mod drive;
+mod forced;
 #[cfg(feature = "std")]
 mod hints;
 mod learned;
@@ -37,6 +39,8 @@ mod schedule_log;
 #[cfg(feature = "std")]
 mod schedule_report;
 mod scheduler_impl;
+#[cfg(feature = "std")]
+mod shrink;
 #[cfg(feature = "std")]
 mod spare_queues;
 mod state;
@@ -63,12 +67,15 @@ use alloc::vec::Vec;
 
 pub use config::TestSchedulerConfig;
 pub use delay::RandomDelay;
+pub use forced::ForcedSchedule;
 #[cfg(feature = "macros")]
 pub use replay::TestSite;
 pub use rng::TestRng;
 #[cfg(feature = "std")]
 pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
+#[cfg(feature = "std")]
+pub use shrink::{ShrunkSchedule, ShrunkStep};
 pub use strategy::{Strategy, StrategyParseError, StrategySpec};
 pub use tasks::LiveTask;
 #[cfg(feature = "macros")]

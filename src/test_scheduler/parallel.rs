@@ -70,7 +70,8 @@ impl TestSchedulerConfig {
         F: Fn(Arc<TestScheduler>) -> Fut + Sync,
         Fut: Future<Output = ()>,
     {
-        if let Err(failure) = self.try_run_many_parallel(iterations, body) {
+        if let Err(failure) = self.clone().try_run_many_parallel(iterations, &body) {
+            self.shrink_if_asked(&failure, &mut &body);
             failure.report_and_resume();
         }
     }

@@ -8,6 +8,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
+use super::forced::Forced;
 use super::learned::{Site, site};
 use super::pct::Pct;
 use super::rng::SeededRng;
@@ -39,6 +40,7 @@ const PRUNE_AT_LEAST: usize = 1024;
 enum Kind {
     Pct(Pct),
     Urw(Urw),
+    Forced(Forced),
 }
 
 /// Where a candidate waits.
@@ -52,6 +54,10 @@ enum Queue {
 impl Picker {
     /// The picker of `config`'s strategy; `None` for the default (the uniform pick).
     pub(super) fn new(config: &TestSchedulerConfig) -> Option<Box<Self>> {
+        if let Some(run) = config.forced.as_ref().filter(|_| config.randomize_order) {
+            // A forced schedule (`forced.rs`) overrides the strategy.
+            return Some(Self::with_kind(Kind::Forced(Forced::new(run.clone()))));
+        }
         if config.strategy.is_default() || !config.randomize_order {
             // Before the stream is made: a fresh default scheduler pays nothing. FIFO order
             // (`randomize_order` off) takes no strategy.
@@ -67,13 +73,17 @@ impl Picker {
             )),
             Strategy::Urw => Kind::Urw(Urw::new(rng, config.site_steps.clone())),
         };
-        Some(Box::new(Self {
+        Some(Self::with_kind(kind))
+    }
+
+    fn with_kind(kind: Kind) -> Box<Self> {
+        Box::new(Self {
             kind,
             candidates: Vec::new(),
             ids: Vec::new(),
             sites: Vec::new(),
             prune_at: PRUNE_AT_LEAST,
-        }))
+        })
     }
 }
 
@@ -132,10 +142,16 @@ impl State {
                 picker.sites.extend(candidates.iter().map(|c| (c.0, c.1)));
                 urw.choose(&picker.sites)
             }
+            Kind::Forced(forced) => {
+                picker.ids.clear();
+                picker.ids.extend(candidates.iter().map(|c| c.0));
+                forced.choose(&picker.ids, self.trace.steps())
+            }
         };
         let tracked = match &picker.kind {
             Kind::Pct(pct) => pct.tracked(),
             Kind::Urw(urw) => urw.tracked(),
+            Kind::Forced(_) => 0, // keeps no per-task memory
         };
         if tracked >= picker.prune_at {
             // Amortized: at most one sweep per doubling of what is tracked.
@@ -150,6 +166,7 @@ impl State {
                     urw.forget_ended(running);
                     urw.tracked()
                 }
+                Kind::Forced(_) => 0,
             };
             picker.prune_at = (2 * kept).max(PRUNE_AT_LEAST);
         }
@@ -187,6 +204,7 @@ mod tests {
             let tracked = match &picker.kind {
                 Kind::Pct(pct) => pct.tracked(),
                 Kind::Urw(urw) => urw.tracked(),
+                Kind::Forced(_) => unreachable!("no forced schedule here"),
             };
             assert!(
                 tracked <= PRUNE_AT_LEAST,

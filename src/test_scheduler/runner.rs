@@ -3,7 +3,8 @@
 //! Env overrides: `SEED=n` runs that seed alone; `ITERATIONS=k` runs seeds `SEED..SEED+k`
 //! (SEED defaults to 0); `CHECK_DETERMINISM=1` runs each seed twice and compares;
 //! `MAX_STEPS=n` sets the step budget of each seed; `JOBS=n` runs the parallel runners' seeds
-//! on `n` threads (`parallel.rs`); `STRATEGY=...` sets the schedule strategy (`strategy.rs`).
+//! on `n` threads (`parallel.rs`); `STRATEGY=...` sets the schedule strategy (`strategy.rs`); `SHRINK=1` prints a failing
+//! seed's shrunk schedule under its failure (`shrink.rs`).
 //!
 //! A seed under a strategy that learns from a first run (PCT without a `steps_hint`, URW
 //! without site estimates) runs first with the uniform strategy, quietly, and the strategy's
@@ -118,7 +119,9 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        if let Err(failure) = self.try_run(body) {
+        let mut body = body;
+        if let Err(failure) = self.clone().try_run(&mut body) {
+            self.shrink_if_asked(&failure, &mut body);
             failure.report_and_resume();
         }
     }
@@ -141,9 +144,34 @@ impl TestSchedulerConfig {
         F: FnMut(Arc<TestScheduler>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        if let Err(failure) = self.try_run_many(iterations, body) {
+        let mut body = body;
+        if let Err(failure) = self.clone().try_run_many(iterations, &mut body) {
+            self.shrink_if_asked(&failure, &mut body);
             failure.report_and_resume();
         }
+    }
+
+    /// With `SHRINK=1`, prints the shrunk schedule of `failure`'s seed (`shrink.rs`); only
+    /// a failing seed gets here, so a passing run pays nothing.
+    #[track_caller]
+    pub(super) fn shrink_if_asked<F, Fut>(self, failure: &SeedFailure, body: &mut F)
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        if !std::env::var("SHRINK").is_ok_and(|v| v != "0" && !v.is_empty()) {
+            return;
+        }
+        let (config, _) = self.with_env_overrides(failure.seed, 1);
+        let described = match config.seed(failure.seed).shrink(body) {
+            Some(shrunk) => format!("{shrunk}"),
+            None => format!(
+                "SHRINK: seed {} did not fail again when its recorded schedule was forced, \
+                 so it was not shrunk",
+                failure.seed
+            ),
+        };
+        std::eprintln!("\nTestScheduler: {described}");
     }
 
     /// Like [`run`](Self::run), but hands the failure back instead of printing it and
@@ -520,7 +548,8 @@ impl SeedRun<'_> {
         if self.config.record_schedule && !self.quiet {
             let state = test.lock();
             let schedule = state.schedule.recent_or_all();
-            let described = describe(test.seed(), &schedule, state.schedule.steps());
+            // The seed from the state held: `test.seed()` would take the lock again.
+            let described = describe(state.config.seed, &schedule, state.schedule.steps());
             std::eprintln!("TestScheduler: {described}");
         }
         drop(_schedule);

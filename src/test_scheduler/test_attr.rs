@@ -42,6 +42,7 @@ where
     };
     let origin = Origin::Test(site);
     let from_env = std::env::var_os("SEED").is_some() || std::env::var_os("ITERATIONS").is_some();
+    let shrink_with = config.clone();
     let outcome = match seeds {
         Seeds::Range { first, count } => config.run_seeds_parallel(first, count, body, origin),
         // The environment's seeds replace the list, as they replace a range.
@@ -51,6 +52,7 @@ where
             .try_for_each(|&seed| config.clone().run_seeds_parallel(seed, 1, body, origin)),
     };
     if let Err(failure) = outcome {
+        shrink_with.shrink_if_asked(&failure, &mut { body });
         failure.report_and_resume();
     }
 }
