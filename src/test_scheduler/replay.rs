@@ -50,6 +50,46 @@ pub(super) enum Origin {
     Test(&'static TestSite),
 }
 
+/// The running binary, asked of the OS once per process (it does not change).
+fn running_binary() -> Option<PathBuf> {
+    static EXE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| std::env::current_exe().ok()).clone()
+}
+
+/// The cargo target of a runner's call site, resolved once per process and site: it reads
+/// the package's files, and a runner called once per seed (`try_run` in a loop) would read
+/// a `Cargo.toml` and stat the package's folders for every seed (most of a short seed's
+/// time). The binary, the environment and the files do not change while the process runs.
+fn resolved_once(
+    origin: Origin,
+    resolve: impl FnOnce() -> Result<(Option<String>, Target), String>,
+) -> Result<(Option<String>, Target), String> {
+    type Resolved = (usize, Result<(Option<String>, Target), String>);
+    /// More call sites than this are resolved each time (a program that makes runners
+    /// from many sites keeps its memory).
+    const SITES_AT_MOST: usize = 256;
+    static RESOLVED: std::sync::Mutex<Vec<Resolved>> = std::sync::Mutex::new(Vec::new());
+    let key = match origin {
+        Origin::Caller(caller) => ::core::ptr::from_ref(caller) as usize,
+        #[cfg(feature = "macros")]
+        Origin::Test(site) => ::core::ptr::from_ref(site) as usize,
+    };
+    let lock = || {
+        RESOLVED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some((_, cargo)) = lock().iter().find(|(site, _)| *site == key) {
+        return cargo.clone();
+    }
+    let cargo = resolve();
+    let mut resolved = lock();
+    if resolved.len() < SITES_AT_MOST && !resolved.iter().any(|(site, _)| *site == key) {
+        resolved.push((key, cargo.clone()));
+    }
+    cargo
+}
+
 /// A cargo target, as `cargo test` selects it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Target {
@@ -78,7 +118,7 @@ pub(super) struct Replay {
 
 impl Replay {
     pub(super) fn new(origin: Origin) -> Self {
-        let exe = std::env::current_exe().ok();
+        let exe = running_binary();
         let stem = exe.as_deref().and_then(exe_crate_name);
         let program = exe
             .as_deref()
@@ -91,14 +131,20 @@ impl Replay {
         let doc = exe.as_deref().is_some_and(is_doc_test);
         let (cargo, test) = match origin {
             #[cfg(feature = "macros")]
-            Origin::Test(site) => (from_site(site, in_examples, doc), Some(test_path(site))),
+            Origin::Test(site) => (
+                resolved_once(origin, || from_site(site, in_examples, doc)),
+                Some(test_path(site)),
+            ),
             Origin::Caller(caller) => {
                 let test = std::thread::current()
                     .name()
                     .filter(|name| *name != "main")
                     .map(ToOwned::to_owned);
                 let stem = stem.or_else(|| program.then(|| exe_file_stem(exe.as_deref())));
-                (from_runtime(caller, stem, in_examples, doc, program), test)
+                let cargo = resolved_once(origin, || {
+                    from_runtime(caller, stem, in_examples, doc, program)
+                });
+                (cargo, test)
             }
         };
         let include_ignored =

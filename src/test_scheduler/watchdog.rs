@@ -40,9 +40,24 @@ struct Watched {
 
 /// The watches of the process, and how to wake the thread that checks them.
 struct Registry {
-    entries: Mutex<Vec<Weak<Entry>>>,
+    entries: Mutex<Entries>,
     unparker: parking::Unparker,
 }
+
+struct Entries {
+    watches: Vec<Weak<Entry>>,
+    /// How long the thread sleeps between checks (`None`: until woken, nothing to watch).
+    /// A new watch wakes it only when it must check sooner: a seed run alone through
+    /// `try_run` would otherwise pay a wake of that thread, and its switch, every seed.
+    tick: Option<Duration>,
+    /// When `watches` is this long, a new watch first drops the ended ones (the thread
+    /// drops them too, but only once a tick): amortized, so seeds run back to back through
+    /// `try_run` keep memory flat.
+    prune_at: usize,
+}
+
+/// The least `Entries::prune_at`.
+const PRUNE_AT_LEAST: usize = 64;
 
 /// The registry, its thread started on first use; `None` if no thread could be started
 /// (the runs still work; only a spin loop would hang them) or under miri (whose tests never
@@ -66,7 +81,11 @@ fn registry() -> Option<&'static Registry> {
                 })
                 .ok()?;
             Some(Registry {
-                entries: Mutex::new(Vec::new()),
+                entries: Mutex::new(Entries {
+                    watches: Vec::new(),
+                    tick: None,
+                    prune_at: PRUNE_AT_LEAST,
+                }),
                 unparker,
             })
         })
@@ -82,8 +101,16 @@ impl Watchdog {
             last: Mutex::new(None),
         });
         if let Some(registry) = registry() {
-            registry.entries.lock().push(Arc::downgrade(&entry));
-            registry.unparker.unpark(); // it may be parked with nothing to watch
+            let mut entries = registry.entries.lock();
+            if entries.watches.len() >= entries.prune_at {
+                entries.watches.retain(|entry| entry.strong_count() > 0);
+                entries.prune_at = (2 * entries.watches.len()).max(PRUNE_AT_LEAST);
+            }
+            entries.watches.push(Arc::downgrade(&entry));
+            if entries.tick.is_none_or(|tick| entry.tick() < tick) {
+                // Parked with nothing to watch, or for longer than this watch allows.
+                registry.unparker.unpark();
+            }
         }
         Self { entry }
     }
@@ -103,21 +130,20 @@ impl Registry {
             // The shortest check interval among the live watches; parked while none.
             let tick = {
                 let mut entries = self.entries.lock();
-                entries.retain(|entry| entry.strong_count() > 0);
-                entries
-                    .iter()
+                entries.watches.retain(|entry| entry.strong_count() > 0);
+                let tick = (entries.watches.iter())
                     .filter_map(Weak::upgrade)
-                    .map(|entry| (entry.limit / 4).max(Duration::from_millis(1)))
-                    .min()
+                    .map(|entry| entry.tick())
+                    .min();
+                // Set under the lock a new watch takes: it sees what this thread will do.
+                entries.tick = tick;
+                tick
             };
             match tick {
                 None => parker.park(),
                 Some(tick) => {
                     parker.park_timeout(tick);
-                    let live: Vec<Arc<Entry>> = self
-                        .entries
-                        .lock()
-                        .iter()
+                    let live: Vec<Arc<Entry>> = (self.entries.lock().watches.iter())
                         .filter_map(Weak::upgrade)
                         .collect();
                     for entry in live {
@@ -130,6 +156,11 @@ impl Registry {
 }
 
 impl Entry {
+    /// How often this watch is checked.
+    fn tick(&self) -> Duration {
+        (self.limit / 4).max(Duration::from_millis(1))
+    }
+
     /// Ends the process if the watched seed made no progress for the limit.
     fn check(&self, now: Instant) {
         let watched = self.watched.lock().clone();
@@ -192,8 +223,7 @@ mod tests {
 
     fn registered(registry: &Registry, watchdog: &Watchdog) -> bool {
         let entries = registry.entries.lock();
-        entries
-            .iter()
+        (entries.watches.iter())
             .filter_map(Weak::upgrade)
             .any(|entry| Arc::ptr_eq(&entry, &watchdog.entry))
     }
@@ -216,11 +246,21 @@ mod tests {
         for _ in 0..1_000 {
             drop(Watchdog::start(Duration::from_secs(60)));
         }
+        // A new watch drops the ended ones as the list grows, with no wake of the thread.
+        assert!(
+            registry.entries.lock().watches.len() < 300,
+            "{} entries kept",
+            registry.entries.lock().watches.len()
+        );
         let _short = Watchdog::start(Duration::from_millis(4)); // a short tick: prunes soon
         let pruned = (0..2_000).any(|_| {
             std::thread::sleep(Duration::from_millis(1)); // a real thread: bounded, 2 s at most
-            registry.entries.lock().len() < 100
+            registry.entries.lock().watches.len() < 100
         });
-        assert!(pruned, "{} entries kept", registry.entries.lock().len());
+        assert!(
+            pruned,
+            "{} entries kept",
+            registry.entries.lock().watches.len()
+        );
     }
 }
