@@ -146,8 +146,12 @@ where
 fn columns() -> Vec<Column> {
     vec![
         ours("ours: uniform walk", |seed| {
-            TestSchedulerConfig::new().seed(seed)
+            TestSchedulerConfig::new()
+                .seed(seed)
+                .strategy(Strategy::UniformRandom)
         }),
+        learning("ours: portfolio", Strategy::Portfolio),
+        learning("ours: PCT d=1", Strategy::Pct { depth: 1 }),
         learning("ours: PCT d=2", Strategy::Pct { depth: 2 }),
         learning("ours: PCT d=3", Strategy::Pct { depth: 3 }),
         learning("ours: URW", Strategy::Urw),

@@ -177,7 +177,7 @@ pub use crate::platform::windows::{WindowsDispatcher, WindowsDispatcherConfig};
 pub use crate::queue::QueueScheduler;
 #[cfg(feature = "test-scheduler")]
 pub use crate::test_scheduler::{
-    ForcedSchedule, LiveTask, PendingTaskCounts, RandomDelay, ScheduleStep, Strategy,
+    ForcedSchedule, LiveTask, PORTFOLIO, PendingTaskCounts, RandomDelay, ScheduleStep, Strategy,
     StrategyParseError, StrategySpec, TestRng, TestScheduler, TestSchedulerConfig,
 };
 #[cfg(all(feature = "test-scheduler", feature = "std"))]

@@ -4,7 +4,8 @@
 //! user would (`cargo test ...`), takes the line its failure prints, runs that line, and
 //! checks that it fails on the same seed with the same message, running exactly that one
 //! test.
-// The lines are POSIX shell lines (`SEED=3 cargo ...`), run here through `sh`.
+// The lines are POSIX shell lines (`SEED=3 STRATEGY=urw:from=0 cargo ...`: seed 3 is the
+// portfolio's URW, which learned from seed 0), run here through `sh`.
 #![cfg(unix)]
 
 use std::path::PathBuf;
@@ -127,7 +128,10 @@ fn replays_with(command: &str, message: &str, expected: &str) {
 fn replays_with_the_binary(command: &str, message: &str, binary: &str, test: &str) {
     let (line, report) = replay(command, message);
     assert!(report.contains("is not known here"), "{report}");
-    let prefix = format!("SEED=3 {}/debug/deps/{binary}-", target_dir().display());
+    let prefix = format!(
+        "SEED=3 STRATEGY=urw:from=0 {}/debug/deps/{binary}-",
+        target_dir().display()
+    );
     assert!(line.starts_with(&prefix), "{line}");
     assert!(line.ends_with(&format!(" {test} --exact")), "{line}");
 }
@@ -137,7 +141,7 @@ fn a_lib_unit_test_calling_the_runner() {
     replays_with(
         "cargo test --lib -- tests::direct --exact",
         "lib direct: seed 3 fails",
-        "SEED=3 cargo test --lib -- tests::direct --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --lib -- tests::direct --exact",
     );
 }
 
@@ -158,7 +162,10 @@ fn a_lib_unit_test_through_a_helper_in_src_of_a_lib_only_package() {
         "cargo test --lib -- tests::via_helper --exact",
         "lib-only via helper: seed 3 fails",
     );
-    assert_eq!(line, "SEED=3 cargo test --lib -- tests::via_helper --exact");
+    assert_eq!(
+        line,
+        "SEED=3 STRATEGY=urw:from=0 cargo test --lib -- tests::via_helper --exact"
+    );
 }
 
 #[test]
@@ -166,7 +173,7 @@ fn a_lib_unit_test_by_the_macro_in_a_helper_module() {
     replays_with(
         "cargo test --lib -- helper::tests::by_macro --exact",
         "lib macro: seed 3 fails",
-        "SEED=3 cargo test --lib -- helper::tests::by_macro --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --lib -- helper::tests::by_macro --exact",
     );
 }
 
@@ -175,7 +182,7 @@ fn a_bin_unit_test_calling_the_runner() {
     replays_with(
         "cargo test --bin replay-crate -- tests::direct --exact",
         "bin direct: seed 3 fails",
-        "SEED=3 cargo test --bin replay-crate -- tests::direct --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --bin replay-crate -- tests::direct --exact",
     );
 }
 
@@ -194,7 +201,7 @@ fn a_bin_unit_test_by_the_macro() {
     replays_with(
         "cargo test --bin replay-crate -- tests::by_macro --exact",
         "bin macro: seed 3 fails",
-        "SEED=3 cargo test --bin replay-crate -- tests::by_macro --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --bin replay-crate -- tests::by_macro --exact",
     );
 }
 
@@ -203,7 +210,7 @@ fn an_integration_test_through_tests_common() {
     replays_with(
         "cargo test --test it -- via_common --exact",
         "it via common: seed 3 fails",
-        "SEED=3 cargo test --test it -- via_common --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --test it -- via_common --exact",
     );
 }
 
@@ -212,7 +219,7 @@ fn an_integration_test_through_the_libs_helper() {
     replays_with(
         "cargo test --test it -- via_lib_helper --exact",
         "it via lib helper: seed 3 fails",
-        "SEED=3 cargo test --test it -- via_lib_helper --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --test it -- via_lib_helper --exact",
     );
 }
 
@@ -221,7 +228,7 @@ fn an_integration_test_by_the_macro_in_a_module() {
     replays_with(
         "cargo test --test it -- inner::by_macro --exact",
         "it macro: seed 3 fails",
-        "SEED=3 cargo test --test it -- inner::by_macro --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --test it -- inner::by_macro --exact",
     );
 }
 
@@ -230,7 +237,7 @@ fn an_example_unit_test_calling_the_runner() {
     replays_with(
         "cargo test --example ex -- tests::direct --exact",
         "example direct: seed 3 fails",
-        "SEED=3 cargo test --example ex -- tests::direct --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --example ex -- tests::direct --exact",
     );
 }
 
@@ -239,7 +246,7 @@ fn an_example_unit_test_by_the_macro() {
     replays_with(
         "cargo test --example ex -- tests::by_macro --exact",
         "example macro: seed 3 fails",
-        "SEED=3 cargo test --example ex -- tests::by_macro --exact",
+        "SEED=3 STRATEGY=urw:from=0 cargo test --example ex -- tests::by_macro --exact",
     );
 }
 
@@ -248,7 +255,7 @@ fn an_example_run_by_cargo_run() {
     replays_with(
         "cargo run --example ex",
         "example main: seed 3 fails",
-        "SEED=3 cargo run --example ex",
+        "SEED=3 STRATEGY=urw:from=0 cargo run --example ex",
     );
 }
 
@@ -257,9 +264,9 @@ fn a_doc_test_says_the_line_runs_every_doc_test() {
     // The fixture has one doc-test, so the line runs exactly it; the report says why a
     // package with more would need the name libtest prints.
     let (line, report) = replay("cargo test --doc", "doc-test: seed 3 fails");
-    assert_eq!(line, "SEED=3 cargo test --doc");
+    assert_eq!(line, "SEED=3 STRATEGY=urw:from=0 cargo test --doc");
     assert!(
-        report.contains("runs every doc-test with SEED=3"),
+        report.contains("runs every doc-test with SEED=3 STRATEGY=urw:from=0"),
         "{report}"
     );
 }

@@ -78,10 +78,14 @@ async fn from_seed_5(test: Arc<TestScheduler>) {
 #[test]
 fn seed_runs_that_seed_and_iterations_go_on_from_it() {
     if let Some(seeds) = seeds_of(seed_17) {
-        assert_eq!(seeds, [17]);
+        // Seed 17 is the portfolio's PCT of depth 2: first the learning run.
+        assert_eq!(seeds, [17, 17]);
     }
     if let Some(seeds) = seeds_of(from_seed_5) {
-        assert_eq!(seeds, [5, 6, 7]);
+        // The first 5 is the learning run (the uniform walk of seed 5) that seed 6, the
+        // portfolio's PCT of depth 2, takes its `k` from; a run from a uniform seed (0, 8,
+        // ...) learns from that seed's own run instead.
+        assert_eq!(seeds, [5, 5, 6, 7]);
     }
 }
 
@@ -104,7 +108,9 @@ async fn listed_seeds(scheduler: Arc<dyn Scheduler>) {
 #[test]
 fn seeds_runs_those() {
     if let Some(seeds) = seeds_of(listed_seeds) {
-        assert_eq!(seeds, [1, 5, 9]);
+        // Each listed seed is a run of its own; 9, the portfolio's PCT of depth 2, learns
+        // first (1 and 5, PCT of depth 1, have nothing to learn).
+        assert_eq!(seeds, [1, 5, 9, 9]);
     }
 }
 
@@ -131,6 +137,7 @@ fn run_listed_seeds(env: &[(&str, &str)]) -> (bool, String) {
         "CHECK_DETERMINISM",
         "MAX_STEPS",
         "JOBS",
+        "STRATEGY",
     ] {
         command.env_remove(name);
     }
@@ -155,8 +162,12 @@ fn ran(output: &str) -> Vec<&str> {
 fn the_env_overrides_work_as_for_the_runners() {
     let (passed, output) = run_listed_seeds(&[]);
     assert!(passed, "{output}");
-    assert_eq!(ran(&output), ["1", "5", "9"]);
+    assert_eq!(ran(&output), ["1", "5", "9", "9"]);
     let (passed, output) = run_listed_seeds(&[("SEED", "42")]);
+    assert!(passed, "{output}");
+    // Seed 42 is the portfolio's PCT of depth 2: the learning run, then the seed's own.
+    assert_eq!(ran(&output), ["42", "42"]);
+    let (passed, output) = run_listed_seeds(&[("SEED", "42"), ("STRATEGY", "uniform")]);
     assert!(passed, "{output}");
     assert_eq!(ran(&output), ["42"]);
     let (passed, output) = run_listed_seeds(&[("ITERATIONS", "3")]);
@@ -164,7 +175,8 @@ fn the_env_overrides_work_as_for_the_runners() {
     assert_eq!(ran(&output), ["0", "1", "2"]);
     let (passed, output) = run_listed_seeds(&[("SEED", "7"), ("CHECK_DETERMINISM", "1")]);
     assert!(passed, "{output}");
-    assert_eq!(ran(&output), ["7", "7"]);
+    // Seed 7, the portfolio's PCT of depth 3: the learning run, then the two compared.
+    assert_eq!(ran(&output), ["7", "7", "7"]);
     let (passed, output) = run_listed_seeds(&[("MAX_STEPS", "20")]);
     assert!(!passed, "{output}");
     assert!(
@@ -264,8 +276,8 @@ fn a_failing_macro_test_prints_a_line_that_replays_it() {
     assert!(stdout.contains("seed 4 is unlucky"), "{stdout}");
     assert!(
         stdout.contains(
-            "SEED=4 cargo test -p unified-scheduler --test test_macro -- fails_on_seed_4 \
-             --exact --include-ignored"
+            "SEED=4 STRATEGY=pct:3:k=1 cargo test -p unified-scheduler --test test_macro -- \
+             fails_on_seed_4 --exact --include-ignored"
         ),
         "{stdout}"
     );
@@ -273,18 +285,19 @@ fn a_failing_macro_test_prints_a_line_that_replays_it() {
     let direct = stdout
         .lines()
         .filter_map(|line| line.strip_prefix("    "))
-        .find(|line| line.starts_with(&format!("SEED=4 {}", exe.display())))
+        .find(|line| line.starts_with(&format!("SEED=4 STRATEGY=pct:3:k=1 {}", exe.display())))
         .unwrap_or_else(|| panic!("no line running the binary in: {stdout}"));
     assert_eq!(
         direct,
         format!(
-            "SEED=4 {} fails_on_seed_4 --exact --include-ignored",
+            "SEED=4 STRATEGY=pct:3:k=1 {} fails_on_seed_4 --exact --include-ignored",
             exe.display()
         )
     );
     let replay = Command::new(&exe)
         .args(["fails_on_seed_4", "--exact", "--include-ignored"])
         .env("SEED", "4")
+        .env("STRATEGY", "pct:3:k=1")
         .output()
         .unwrap();
     let replayed = String::from_utf8_lossy(&replay.stdout);
@@ -310,7 +323,9 @@ fn with_jobs_a_macro_test_runs_on_threads_and_still_reports_its_lowest_failing_s
         assert!(!output.status.success(), "round {round}: {stdout}");
         assert!(
             stdout.contains("TestScheduler: seed 4 failed.")
-                && stdout.contains("SEED=4 cargo test -p unified-scheduler --test test_macro"),
+                && stdout.contains(
+                    "SEED=4 STRATEGY=pct:3:k=1 cargo test -p unified-scheduler --test test_macro"
+                ),
             "round {round}: {stdout}"
         );
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::expect_panic;
-use unified_scheduler::{Scheduler, TaskLabel, TestScheduler, TestSchedulerConfig};
+use unified_scheduler::{Scheduler, Strategy, TaskLabel, TestScheduler, TestSchedulerConfig};
 
 fn scheduler(config: TestSchedulerConfig) -> (Arc<TestScheduler>, Arc<dyn Scheduler>) {
     let test = Arc::new(TestScheduler::with_config(config));
@@ -271,7 +271,8 @@ fn run_child(env: &[(&str, &str)]) -> (bool, String) {
     command
         .env_remove("SEED")
         .env_remove("ITERATIONS")
-        .env_remove("CHECK_DETERMINISM");
+        .env_remove("CHECK_DETERMINISM")
+        .env_remove("STRATEGY");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -304,14 +305,29 @@ fn the_runner_prints_the_failing_seed_and_a_replay_command_that_replays_it() {
     );
     let seed = failing_seed(&stderr);
     // `--include-ignored`: the child ran an `#[ignore]`d test, which the line must run too.
-    let command = format!(
-        "SEED={seed} cargo test -p unified-scheduler --test test_scheduler_failures -- \
-         fails_on_some_seeds --exact --include-ignored"
+    // Between the seed and cargo, the seed's strategy of the portfolio when it is not the
+    // uniform walk, with what it learned (`STRATEGY=pct:2:k=3`).
+    let command = " cargo test -p unified-scheduler --test test_scheduler_failures -- \
+                   fails_on_some_seeds --exact --include-ignored";
+    let line = stderr
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with(&format!("SEED={seed}")) && line.ends_with(command))
+        .unwrap_or_else(|| panic!("no replay command in: {stderr}"));
+    let strategy = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("STRATEGY="));
+    assert_eq!(
+        strategy.is_some(),
+        Strategy::Portfolio.for_seed(seed) != Strategy::UniformRandom,
+        "{line}"
     );
-    assert!(stderr.contains(&command), "no replay command in: {stderr}");
     assert!(stderr.contains("lost update"), "{stderr}");
-    // Replaying the seed alone fails the same way.
-    let (passed, replay) = run_child(&[("SEED", &seed.to_string())]);
+    // Replaying the line's env alone fails the same way.
+    let seed_text = seed.to_string();
+    let mut env = vec![("SEED", seed_text.as_str())];
+    env.extend(strategy.map(|strategy| ("STRATEGY", strategy)));
+    let (passed, replay) = run_child(&env);
     assert!(!passed);
     assert_eq!(failing_seed(&replay), seed);
     // ITERATIONS starting from SEED: the same first failure when starting before it.
@@ -517,7 +533,11 @@ fn a_livelock_fails_the_seed_when_the_step_budget_runs_out_naming_the_tasks() {
     assert!(message.contains("task #1"), "{message}");
     assert!(message.contains("task #2"), "{message}");
     assert!(
-        failure.replay_command.starts_with("SEED=9 cargo test"),
+        // Seed 9 is the portfolio's PCT of depth 2, whose learning run (the uniform walk
+        // of the seed) livelocks already: the line replays that run.
+        failure
+            .replay_command
+            .starts_with("SEED=9 STRATEGY=uniform cargo test"),
         "{}",
         failure.replay_command
     );

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use unified_scheduler::{Scheduler, TaskLabel, TestScheduler, TestSchedulerConfig};
+use unified_scheduler::{Scheduler, Strategy, TaskLabel, TestScheduler, TestSchedulerConfig};
 
 fn scheduler(config: TestSchedulerConfig) -> (Arc<TestScheduler>, Arc<dyn Scheduler>) {
     let test = Arc::new(TestScheduler::with_config(config));
@@ -15,7 +15,11 @@ fn scheduler(config: TestSchedulerConfig) -> (Arc<TestScheduler>, Arc<dyn Schedu
 /// The fixed workload whose schedules are pinned below: 8 tasks that yield a few times and
 /// spawn children, plus foreground tasks and timers. Returns (fingerprint, order of events).
 fn workload(seed: u64) -> (u64, Vec<String>) {
-    let (test, scheduler) = scheduler(TestSchedulerConfig::new().seed(seed));
+    workload_with(TestSchedulerConfig::new().seed(seed))
+}
+
+fn workload_with(config: TestSchedulerConfig) -> (u64, Vec<String>) {
+    let (test, scheduler) = scheduler(config);
     let log = Arc::new(Mutex::new(Vec::new()));
     for i in 0..8u32 {
         let log = log.clone();
@@ -76,14 +80,40 @@ fn different_seeds_explore_different_orders() {
 /// breaking change, to be noted in CHANGELOG.md (or, if only the fingerprint's own mixing
 /// changed, with the schedules shown unchanged under the old one, a change of the value). They hold on every OS (the Windows CI runs
 /// this file under Wine).
+///
+/// The uniform walk's are those of 0.1, where it was the default: `STRATEGY=uniform` replays
+/// a seed filed against 0.1. The portfolio's (the default since) were pinned when it became
+/// the default; a scheduler made by hand learns nothing, so its PCT runs over 1000 choice
+/// points.
 #[test]
 fn golden_fingerprints_are_stable_across_platforms_and_releases() {
-    let fingerprints: Vec<u64> = (0..5).map(|seed| workload(seed).0).collect();
+    let uniform = |seed| {
+        TestSchedulerConfig::new()
+            .seed(seed)
+            .strategy(Strategy::UniformRandom)
+    };
+    let fingerprints: Vec<u64> = (0..5).map(|seed| workload_with(uniform(seed)).0).collect();
     assert_eq!(
         fingerprints, GOLDEN,
-        "schedules changed; got {fingerprints:#x?}"
+        "the uniform walk's schedules changed; got {fingerprints:#x?}"
+    );
+    let fingerprints: Vec<u64> = (0..8).map(|seed| workload(seed).0).collect();
+    assert_eq!(
+        fingerprints, GOLDEN_PORTFOLIO,
+        "the portfolio's schedules changed; got {fingerprints:#x?}"
     );
 }
+
+const GOLDEN_PORTFOLIO: [u64; 8] = [
+    0x57ed_f5f1_9029_6599,
+    0xd29b_fe98_7fb8_867a,
+    0xdb80_5b74_e9ea_53b9,
+    0x366a_baeb_0431_7b7b,
+    0x1189_7846_b952_9bc4,
+    0xae32_0998_db1c_1248,
+    0xa256_460a_2b04_67ee,
+    0x74ac_384b_bde3_287b,
+];
 
 const GOLDEN: [u64; 5] = [
     0x57ed_f5f1_9029_6599,
@@ -97,9 +127,13 @@ const GOLDEN: [u64; 5] = [
 /// many tasks run between two polls of the blocked body (a `block`). Returns the
 /// fingerprint and the order of events.
 fn racing_body(seed: u64) -> (u64, Vec<String>) {
+    racing_body_with(TestSchedulerConfig::new().seed(seed))
+}
+
+fn racing_body_with(config: TestSchedulerConfig) -> (u64, Vec<String>) {
     let result = Arc::new(Mutex::new((0, Vec::new())));
     let out = result.clone();
-    TestSchedulerConfig::new().seed(seed).run(move |test| {
+    config.run(move |test| {
         let out = out.clone();
         async move {
             let scheduler: Arc<dyn Scheduler> = test.clone();
@@ -146,13 +180,39 @@ fn a_racing_body_replays_the_same_for_a_seed_and_differs_across_seeds() {
 /// test body with it). Pinned when the seed started to decide how many tasks run between
 /// two polls of a blocked future; the same rules as `GOLDEN` apply.
 #[test]
+///
+/// As for `GOLDEN`: the uniform walk's of 0.1, and the portfolio's, whose PCT and URW seeds
+/// learn from the uniform run of the seed (each seed is a run of its own here).
 fn golden_fingerprints_of_a_racing_body_are_stable_across_platforms_and_releases() {
-    let fingerprints: Vec<u64> = (0..5).map(|seed| racing_body(seed).0).collect();
+    let uniform = |seed| {
+        TestSchedulerConfig::new()
+            .seed(seed)
+            .strategy(Strategy::UniformRandom)
+    };
+    let fingerprints: Vec<u64> = (0..5)
+        .map(|seed| racing_body_with(uniform(seed)).0)
+        .collect();
     assert_eq!(
         fingerprints, GOLDEN_RACING_BODY,
-        "schedules changed; got {fingerprints:#x?}"
+        "the uniform walk's schedules changed; got {fingerprints:#x?}"
+    );
+    let fingerprints: Vec<u64> = (0..8).map(|seed| racing_body(seed).0).collect();
+    assert_eq!(
+        fingerprints, GOLDEN_RACING_BODY_PORTFOLIO,
+        "the portfolio's schedules changed; got {fingerprints:#x?}"
     );
 }
+
+const GOLDEN_RACING_BODY_PORTFOLIO: [u64; 8] = [
+    0x747c_662e_feed_177f,
+    0x6a7e_6db3_8123_3213,
+    0x95e8_2ddb_0cdf_6564,
+    0x01a0_8e6c_ed61_2067,
+    0x4fba_f9f8_973e_ba34,
+    0xa136_2c69_dd0f_b09f,
+    0x1bf5_ba9c_c0c7_eb9b,
+    0x2efd_6cac_7089_a463,
+];
 
 const GOLDEN_RACING_BODY: [u64; 5] = [
     0x747c_662e_feed_177f,

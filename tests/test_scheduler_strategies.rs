@@ -46,7 +46,12 @@ fn workload(config: TestSchedulerConfig) -> (u64, Arc<TestScheduler>) {
 
 /// The config of `strategy` for `seed`, with what it learns from a uniform run of the seed.
 fn learned(strategy: Strategy, seed: u64) -> TestSchedulerConfig {
-    let (_, first) = workload(TestSchedulerConfig::new().seed(seed).record_schedule(true));
+    let (_, first) = workload(
+        TestSchedulerConfig::new()
+            .seed(seed)
+            .strategy(Strategy::UniformRandom)
+            .record_schedule(true),
+    );
     TestSchedulerConfig::new()
         .seed(seed)
         .strategy(strategy)
@@ -54,17 +59,22 @@ fn learned(strategy: Strategy, seed: u64) -> TestSchedulerConfig {
 }
 
 #[test]
-fn the_uniform_strategy_set_by_name_is_the_default_walk() {
-    for seed in 0..20 {
+fn the_portfolio_is_the_default_and_its_uniform_seeds_are_the_uniform_walk() {
+    assert_eq!(TestSchedulerConfig::new().strategy, Strategy::Portfolio);
+    let mut uniform_seeds = 0;
+    for seed in 0..40 {
         let (default, _) = workload(TestSchedulerConfig::new().seed(seed));
         let (named, _) = workload(
             TestSchedulerConfig::new()
                 .seed(seed)
                 .strategy(Strategy::UniformRandom),
         );
-        assert_eq!(default, named, "seed {seed}");
+        if Strategy::Portfolio.for_seed(seed) == Strategy::UniformRandom {
+            uniform_seeds += 1;
+            assert_eq!(default, named, "seed {seed}");
+        }
     }
-    assert_eq!(TestSchedulerConfig::new().strategy, Strategy::UniformRandom);
+    assert_eq!(uniform_seeds, 4); // 0, 11, 22, 33
 }
 
 #[test]
@@ -236,7 +246,11 @@ fn urw_runs_short_tasks_later_than_the_uniform_walk_does() {
     }
     let (mut uniform, mut urw) = (0.0, 0.0);
     for seed in 0..50 {
-        let (mean, first) = mean_short_step(TestSchedulerConfig::new().seed(seed));
+        let (mean, first) = mean_short_step(
+            TestSchedulerConfig::new()
+                .seed(seed)
+                .strategy(Strategy::UniformRandom),
+        );
         uniform += mean / 50.0;
         let config = TestSchedulerConfig::new()
             .seed(seed)
@@ -260,6 +274,10 @@ fn strategy_parsing_accepts_the_documented_forms_and_names_a_bad_value() {
         (Strategy::Pct { depth: 3 }, Some(412))
     );
     assert_eq!(spec.to_string(), "pct:3:k=412");
+    assert_eq!(parse("portfolio").unwrap().strategy, Strategy::Portfolio);
+    let spec = parse("urw:from=3").unwrap();
+    assert_eq!((spec.strategy, spec.learned_from), (Strategy::Urw, Some(3)));
+    assert_eq!(spec.to_string(), "urw:from=3");
     for bad in [
         "pct",
         "pct:0",
@@ -267,13 +285,16 @@ fn strategy_parsing_accepts_the_documented_forms_and_names_a_bad_value() {
         "pct:2:412",
         "pct:2:k=",
         "urw:1",
+        "urw:from=x",
         "random",
         "",
     ] {
         let error = parse(bad).unwrap_err().to_string();
         assert!(error.contains(&format!("{bad:?}")), "{bad}: {error}");
         assert!(
-            error.contains("`uniform`") && error.contains("`pct:<depth>:k=<steps>`"),
+            error.contains("`uniform`")
+                && error.contains("`pct:<depth>:k=<choices>`")
+                && error.contains("`portfolio`"),
             "{bad}: {error}"
         );
     }
@@ -301,9 +322,10 @@ fn the_replay_line_names_a_non_default_strategy() {
         .strategy(Strategy::Pct { depth: 3 })
         .try_run(fails_second())
         .unwrap_err();
-    // The uniform run took 2 steps (the task's two polls): PCT's k, carried in the line.
+    // The uniform run had no choice point (one task, the body waiting on it), so PCT's k
+    // is its least, 1, carried in the line.
     assert!(
-        failure.replay_command.contains(" STRATEGY=pct:3:k=2 "),
+        failure.replay_command.contains(" STRATEGY=pct:3:k=1 "),
         "{}",
         failure.replay_command
     );
@@ -311,8 +333,9 @@ fn the_replay_line_names_a_non_default_strategy() {
         .strategy(Strategy::Urw)
         .try_run(fails_second())
         .unwrap_err();
+    // URW names the seed it learned from: the run's first, 0.
     assert!(
-        failure.replay_command.contains(" STRATEGY=urw "),
+        failure.replay_command.contains(" STRATEGY=urw:from=0 "),
         "{}",
         failure.replay_command
     );
@@ -348,11 +371,85 @@ fn a_failing_learning_run_is_reported_with_the_uniform_replay_line() {
         .try_run(|_test| async { panic!("fails under every strategy") })
         .unwrap_err();
     assert_eq!(failure.message, "fails under every strategy");
+    // The code asks for PCT, so the line must say that the uniform walk failed.
     assert!(
-        !failure.replay_command.contains("STRATEGY"),
+        failure.replay_command.contains(" STRATEGY=uniform "),
         "{}",
         failure.replay_command
     );
+}
+
+#[test]
+fn the_portfolio_rotates_strategies_across_seeds_and_learns_once_per_run() {
+    if strategy_from_env() || std::env::var_os("SEED").is_some() {
+        return;
+    }
+    let seeds_run = |first: u64| {
+        let seen = Mutex::new(Vec::new());
+        TestSchedulerConfig::new().seed(first).run_many(10, |test| {
+            seen.lock().unwrap().push(test.seed());
+            async move {
+                let scheduler: Arc<dyn Scheduler> = test;
+                scheduler.spawn(async { yield_now().await }).await;
+            }
+        });
+        seen.into_inner().unwrap()
+    };
+    // From seed 0, the uniform walk's: its run is the one every PCT and URW seed learns
+    // from, so the body runs once a seed (learning per seed: 6 runs more, seeds 2, 3, 4,
+    // 6, 7 and 9).
+    assert_eq!(seeds_run(0), (0..10).collect::<Vec<_>>());
+    // From seed 2, PCT's: one learning run, the uniform walk of seed 2, then the seeds.
+    assert_eq!(seeds_run(2), [2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    let strategies: Vec<Strategy> = (0..11).map(|s| Strategy::Portfolio.for_seed(s)).collect();
+    assert_eq!(strategies, unified_scheduler::PORTFOLIO);
+    assert!(strategies.contains(&Strategy::UniformRandom));
+    assert!(strategies.contains(&Strategy::Urw));
+    for depth in 1..=3 {
+        assert!(strategies.contains(&Strategy::Pct { depth }));
+    }
+}
+
+/// The body writes, yields and reads while the task it spawned takes three steps to undo
+/// the write: a race between the body and its task.
+fn body_races_its_task(config: TestSchedulerConfig) -> bool {
+    let (test, scheduler) = scheduler(config);
+    let value = Arc::new(AtomicU64::new(0));
+    let task = {
+        let value = value.clone();
+        scheduler.spawn(async move {
+            yield_now().await;
+            yield_now().await;
+            value.store(0, Ordering::SeqCst);
+        })
+    };
+    let seen = scheduler.block(async move {
+        value.store(1, Ordering::SeqCst);
+        yield_now().await;
+        value.load(Ordering::SeqCst)
+    });
+    test.run_until_parked();
+    drop(task);
+    seen == 0
+}
+
+#[test]
+fn pct_ranks_the_body_like_a_task_so_it_finds_a_body_racing_its_task() {
+    let found = |strategy: Strategy| {
+        (0..400)
+            .filter(|&seed| {
+                body_races_its_task(TestSchedulerConfig::new().seed(seed).strategy(strategy))
+            })
+            .count()
+    };
+    let uniform = found(Strategy::UniformRandom);
+    let pct = found(Strategy::Pct { depth: 1 });
+    // The walk needs three heads in a row (1/8); PCT, the task above the body (1/2).
+    assert!(
+        (20..=90).contains(&uniform),
+        "uniform found it {uniform} times"
+    );
+    assert!((150..=250).contains(&pct), "pct:1 found it {pct} times");
 }
 
 #[test]

@@ -80,16 +80,20 @@ pub struct TestSchedulerConfig {
     /// with `std`; without `std` it does nothing).
     pub pending_traces: bool,
     /// How the next runnable is picked when `randomize_order` is on (see [`Strategy`]).
-    /// Default [`Strategy::UniformRandom`]; the runners take the env var `STRATEGY` over it
-    /// (`uniform`, `pct:<depth>`, `pct:<depth>:k=<steps>`, `urw`), and the replay line of a
-    /// failing seed names it whenever it is not the default.
+    /// Default [`Strategy::Portfolio`], which gives each seed one of [`PORTFOLIO`](crate::PORTFOLIO)
+    /// (`Strategy::UniformRandom` is 0.1's walk); the runners take the env var `STRATEGY`
+    /// over it (`portfolio`, `uniform`, `pct:<depth>`, `pct:<depth>:k=<choices>`, `urw`,
+    /// `urw:from=<seed>`), and the replay line of a failing seed names the seed's strategy
+    /// whenever it is not the uniform walk.
     pub strategy: Strategy,
-    /// The expected length of a run in steps: PCT's `k`, over which its change points are
-    /// drawn. `None` (the default) lets the runners learn it from a uniform run of the same
+    /// The expected number of choice points of a run (steps where two or more tasks could
+    /// run): PCT's `k`, over which its change points are drawn. `None` (the default) lets the runners learn it from a uniform run of the same
     /// seed before the strategy's run; a scheduler made by hand with none uses 1000.
     pub steps_hint: Option<u64>,
     /// URW's steps per task by spawn site, from [`learn_from`](Self::learn_from).
     pub(crate) site_steps: Option<Arc<SiteSteps>>,
+    /// The seed whose uniform run the runners learn from (`urw:from=<seed>`), or did.
+    pub(crate) learn_seed: Option<u64>,
     /// The choices to follow instead of the strategy's, from
     /// [`forced_schedule`](Self::forced_schedule).
     pub(crate) forced: Option<Arc<ForcedRun>>,
@@ -125,9 +129,10 @@ impl TestSchedulerConfig {
             park_time_limit: Some(Duration::from_secs(15)),
             jobs: 1,
             pending_traces: false,
-            strategy: Strategy::UniformRandom,
+            strategy: Strategy::Portfolio,
             steps_hint: None,
             site_steps: None,
+            learn_seed: None,
             forced: None,
         }
     }

@@ -106,7 +106,7 @@ impl TestScheduler {
             }
             return true;
         }
-        while self.lock().rng.coin() {
+        while self.next_runs_a_task() {
             if *budget == Some(0) {
                 return false;
             }
@@ -116,6 +116,16 @@ impl TestScheduler {
             spend(budget);
         }
         true
+    }
+
+    /// Whether a task runs before the blocked future is polled again: the strategy's call
+    /// under PCT (the body ranks like a task), else a seeded coin flip.
+    fn next_runs_a_task(&self) -> bool {
+        let mut state = self.lock();
+        match state.strategy_body_goes_first() {
+            Some(body_first) => !body_first,
+            None => state.rng.coin(),
+        }
     }
 
     /// Polls the blocked future, noting for the stuck report which task it waits on.

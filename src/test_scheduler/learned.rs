@@ -1,5 +1,5 @@
-//! What a strategy learns from an earlier run of the same test: its length in steps (PCT's
-//! `k`) and, per spawn site, how many steps a task from there takes (URW's estimates).
+//! What a strategy learns from an earlier run of the same test: its number of choice points
+//! (PCT's `k`) and, per spawn site, how many steps a task from there takes (URW's estimates).
 
 use ::core::panic::Location;
 use alloc::collections::BTreeMap;
@@ -32,7 +32,8 @@ impl SiteSteps {
 impl TestSchedulerConfig {
     /// Takes what [`Strategy::Pct`](crate::Strategy::Pct) and
     /// [`Strategy::Urw`](crate::Strategy::Urw) learn from an earlier run of the same test:
-    /// its length ([`steps_hint`](Self::steps_hint)) and, when that run kept its whole
+    /// its number of choice points, picks among two or more runnables
+    /// ([`steps_hint`](Self::steps_hint)), and, when that run kept its whole
     /// schedule ([`record_schedule`](Self::record_schedule)), the steps per task of each
     /// spawn site. The runners do this themselves, from a uniform run of the same seed.
     ///
@@ -56,15 +57,17 @@ impl TestSchedulerConfig {
     ///     .seed(5)
     ///     .strategy(Strategy::Urw)
     ///     .learn_from(&first);
-    /// assert_eq!(config.steps_hint, Some(6));
+    /// // 6 steps, of which the last (one task left) was no choice.
+    /// assert!(matches!(config.steps_hint, Some(1..=5)));
     /// assert_eq!(workload(config).steps(), 6);
     /// ```
     #[must_use]
     pub fn learn_from(mut self, run: &TestScheduler) -> Self {
         let steps = run.steps();
-        self.steps_hint = Some(steps.max(1));
+        self.steps_hint = Some(run.lock().choice_points.max(1));
+        self.learn_seed = Some(run.seed());
         let schedule = run.recent_schedule();
-        if schedule.len() as u64 == steps && steps > 0 {
+        if schedule.len() as u64 == steps {
             let mut per_task: BTreeMap<TaskId, (Site, u64)> = BTreeMap::new();
             for step in &schedule {
                 per_task
@@ -84,7 +87,7 @@ impl TestSchedulerConfig {
                     .into_iter()
                     .map(|(site, (steps, tasks))| (site, steps.div_ceil(tasks)))
                     .collect(),
-                unknown: steps.div_ceil(tasks).max(1),
+                unknown: steps.div_ceil(tasks.max(1)).max(1),
             }));
         }
         self

@@ -76,7 +76,7 @@ pub use runner::SeedFailure;
 pub use schedule_log::ScheduleStep;
 #[cfg(feature = "std")]
 pub use shrink::{ShrunkSchedule, ShrunkStep};
-pub use strategy::{Strategy, StrategyParseError, StrategySpec};
+pub use strategy::{PORTFOLIO, Strategy, StrategyParseError, StrategySpec};
 pub use tasks::LiveTask;
 #[cfg(feature = "macros")]
 pub use test_attr::{Inject, Seeds, TestOutcome, run_test};

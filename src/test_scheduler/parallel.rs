@@ -114,9 +114,13 @@ impl TestSchedulerConfig {
         Fut: Future<Output = ()>,
     {
         let (config, seeds) = self.with_env_overrides(first_seed, iterations);
+        let replay = Replay::new(origin);
+        let (config, seeds) = {
+            let watchdog = config.poll_time_limit.map(Watchdog::start);
+            config.learn_once(seeds, watchdog.as_ref(), &mut &body, &replay)?
+        };
         let seed_count = seeds.end - seeds.start;
         let threads = thread_count(config.jobs, seed_count);
-        let replay = Replay::new(origin);
         if threads <= 1 {
             let watchdog = config.poll_time_limit.map(Watchdog::start);
             let mut body = &body;

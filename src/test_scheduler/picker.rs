@@ -5,6 +5,7 @@
 //! the default is set (`State::pick` itself is unchanged).
 
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
@@ -15,7 +16,12 @@ use super::rng::SeededRng;
 use super::state::{Pick, State};
 use super::strategy::Strategy;
 use super::urw::Urw;
-use crate::core::{Runnable, TaskId};
+use crate::core::{Priority, Runnable, TaskId};
+
+/// The most runnables a strategy's pick looks through. Its pick lists every runnable, so
+/// with thousands queued a run would take time quadratic in them; above this many, a pick
+/// is the uniform walk's (a bug among that many runnables is a uniform walk's to find).
+pub(crate) const STRATEGY_CANDIDATES_AT_MOST: usize = 256;
 
 /// PCT's run length when nothing was learned (no [`steps_hint`](TestSchedulerConfig::steps_hint)).
 pub(crate) const DEFAULT_STEPS_HINT: u64 = 1000;
@@ -29,6 +35,8 @@ pub(super) struct Picker {
     /// Scratch space: the runnables of one pick and where each waits.
     candidates: Vec<(TaskId, Site, Queue)>,
     ids: Vec<TaskId>,
+    /// Each candidate's priority weight (`Priority::weight`), beside `ids`.
+    weights: Vec<u32>,
     sites: Vec<(TaskId, Site)>,
     /// How many tasks the picker may track before it forgets the ended ones.
     prune_at: usize,
@@ -51,6 +59,20 @@ enum Queue {
     Session(usize),
 }
 
+impl Queue {
+    /// The priority weight of the tasks waiting here: `Medium`'s but in the queues of
+    /// the other priorities (slots `Low`, `High`, `Realtime`).
+    fn weight(self) -> u32 {
+        let priority = match self {
+            Queue::Prioritized(0, _) => Priority::Low,
+            Queue::Prioritized(1, _) => Priority::High,
+            Queue::Prioritized(_, _) => Priority::Realtime,
+            Queue::Ready(_) | Queue::Session(_) => Priority::Medium,
+        };
+        priority.weight() as u32
+    }
+}
+
 impl Picker {
     /// The picker of `config`'s strategy; `None` for the default (the uniform pick).
     pub(super) fn new(config: &TestSchedulerConfig) -> Option<Box<Self>> {
@@ -58,14 +80,15 @@ impl Picker {
             // A forced schedule (`forced.rs`) overrides the strategy.
             return Some(Self::with_kind(Kind::Forced(Forced::new(run.clone()))));
         }
-        if config.strategy.is_default() || !config.randomize_order {
-            // Before the stream is made: a fresh default scheduler pays nothing. FIFO order
+        let strategy = config.strategy.for_seed(config.seed);
+        if strategy == Strategy::UniformRandom || !config.randomize_order {
+            // Before the stream is made: a uniform scheduler pays nothing. FIFO order
             // (`randomize_order` off) takes no strategy.
             return None;
         }
         let rng = SeededRng::new(config.seed ^ STRATEGY_STREAM);
-        let kind = match config.strategy {
-            Strategy::UniformRandom => return None,
+        let kind = match strategy {
+            Strategy::UniformRandom | Strategy::Portfolio => return None,
             Strategy::Pct { depth } => Kind::Pct(Pct::new(
                 rng,
                 depth,
@@ -81,6 +104,7 @@ impl Picker {
             kind,
             candidates: Vec::new(),
             ids: Vec::new(),
+            weights: Vec::new(),
             sites: Vec::new(),
             prune_at: PRUNE_AT_LEAST,
         })
@@ -99,13 +123,72 @@ impl State {
         if let Some((_, timer)) = self.timers.pop_due(self.elapsed) {
             return Some(timer);
         }
+        if self.too_many_for_the_strategy(from == Pick::Any) {
+            return self.pick(from);
+        }
         let mut picker = self.picker.take().expect("called with a picker");
         let picked = self.pick_with(&mut picker, from == Pick::Any);
         self.picker = Some(picker);
         picked
     }
 
-    fn pick_with(&mut self, picker: &mut Picker, with_sessions: bool) -> Option<Runnable> {
+    /// Whether more tasks are runnable than a strategy's pick looks through
+    /// ([`STRATEGY_CANDIDATES_AT_MOST`]); then the pick is the uniform walk's. A forced
+    /// schedule always picks itself: it replays a recorded run exactly.
+    fn too_many_for_the_strategy(&self, with_sessions: bool) -> bool {
+        let forced = matches!(
+            self.picker.as_deref(),
+            Some(Picker {
+                kind: Kind::Forced(_),
+                ..
+            })
+        );
+        let sessions = if with_sessions {
+            self.sessions.len()
+        } else {
+            0
+        };
+        let most =
+            self.ready.len() + self.prioritized.iter().map(VecDeque::len).sum::<usize>() + sessions;
+        !forced && most > STRATEGY_CANDIDATES_AT_MOST
+    }
+
+    /// Under PCT, whether the future blocked in `block` is polled before a task runs
+    /// (`pct.rs`: the body ranks like a task); `None` under other strategies, whose body
+    /// polls stay a coin flip per task run, and when too many tasks are runnable for the
+    /// strategy's pick.
+    pub(super) fn strategy_body_goes_first(&mut self) -> Option<bool> {
+        if self.too_many_for_the_strategy(true) {
+            return None;
+        }
+        let mut picker = self.picker.take()?;
+        let first = match &mut picker.kind {
+            Kind::Pct(_) => {
+                self.list_candidates(&mut picker, true);
+                let Picker {
+                    kind: Kind::Pct(pct),
+                    candidates,
+                    ids,
+                    weights,
+                    ..
+                } = &mut *picker
+                else {
+                    unreachable!("matched above")
+                };
+                ids.clear();
+                ids.extend(candidates.iter().map(|c| c.0));
+                weights.clear();
+                weights.extend(candidates.iter().map(|c| c.2.weight()));
+                Some(pct.body_goes_first(ids, weights))
+            }
+            _ => None,
+        };
+        self.picker = Some(picker);
+        first
+    }
+
+    /// Fills `picker.candidates` with what the uniform pick would draw from.
+    fn list_candidates(&self, picker: &mut Picker, with_sessions: bool) {
         let candidates = &mut picker.candidates;
         candidates.clear();
         let entry = |r: &Runnable, queue| (r.metadata().id, site(r.metadata().spawned_at), queue);
@@ -124,6 +207,12 @@ impl State {
                 }
             }
         }
+    }
+
+    fn pick_with(&mut self, picker: &mut Picker, with_sessions: bool) -> Option<Runnable> {
+        self.list_candidates(picker, with_sessions);
+        let candidates = &picker.candidates;
+        self.choice_points += u64::from(candidates.len() > 1);
         if candidates.is_empty() {
             if self.deprioritized.is_empty() {
                 return None;
@@ -135,12 +224,20 @@ impl State {
             Kind::Pct(pct) => {
                 picker.ids.clear();
                 picker.ids.extend(candidates.iter().map(|c| c.0));
-                pct.choose(&picker.ids, self.trace.steps())
+                picker.weights.clear();
+                picker
+                    .weights
+                    .extend(candidates.iter().map(|c| c.2.weight()));
+                pct.choose(&picker.ids, &picker.weights)
             }
             Kind::Urw(urw) => {
                 picker.sites.clear();
                 picker.sites.extend(candidates.iter().map(|c| (c.0, c.1)));
-                urw.choose(&picker.sites)
+                picker.weights.clear();
+                picker
+                    .weights
+                    .extend(candidates.iter().map(|c| c.2.weight()));
+                urw.choose(&picker.sites, &picker.weights)
             }
             Kind::Forced(forced) => {
                 picker.ids.clear();
@@ -182,7 +279,7 @@ impl State {
 mod tests {
     use alloc::sync::Arc;
 
-    use super::{Kind, PRUNE_AT_LEAST};
+    use super::{Kind, PRUNE_AT_LEAST, STRATEGY_CANDIDATES_AT_MOST};
     use crate::core::Scheduler;
     use crate::{Strategy, TestScheduler, TestSchedulerConfig};
 
@@ -211,5 +308,31 @@ mod tests {
                 "{strategy}: {tracked} tasks tracked"
             );
         }
+    }
+
+    /// 600 runnable tasks at once: PCT's pick sees them only once no more than
+    /// `STRATEGY_CANDIDATES_AT_MOST` are runnable (before, the uniform walk picks), so it
+    /// gives no more than that many a priority, and its linear pick stays bounded.
+    #[test]
+    fn a_strategy_picks_uniformly_among_more_runnables_than_it_looks_through() {
+        let test = Arc::new(TestScheduler::with_config(
+            TestSchedulerConfig::new().strategy(Strategy::Pct { depth: 1 }),
+        ));
+        let scheduler: Arc<dyn Scheduler> = test.clone();
+        for _ in 0..600 {
+            scheduler.spawn(async {}).detach();
+        }
+        test.run_until_parked();
+        let state = test.lock();
+        let picker = state.picker.as_ref().expect("a strategy's picker");
+        let Kind::Pct(pct) = &picker.kind else {
+            unreachable!("PCT was asked for")
+        };
+        assert!(
+            pct.tracked() <= STRATEGY_CANDIDATES_AT_MOST,
+            "PCT ranked {} tasks",
+            pct.tracked()
+        );
+        assert!(pct.tracked() > 0, "PCT picked none");
     }
 }

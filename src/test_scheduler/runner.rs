@@ -6,12 +6,13 @@
 //! on `n` threads (`parallel.rs`); `STRATEGY=...` sets the schedule strategy (`strategy.rs`); `SHRINK=1` prints a failing
 //! seed's shrunk schedule under its failure (`shrink.rs`).
 //!
-//! A seed under a strategy that learns from a first run (PCT without a `steps_hint`, URW
-//! without site estimates) runs first with the uniform strategy, quietly, and the strategy's
-//! run takes its length and steps per spawn site (`learned.rs`); the uniform run of a seed is
-//! the same every time, so `SEED=n STRATEGY=urw` replays exactly, and PCT's replay line
-//! carries the `k` it learned (`STRATEGY=pct:3:k=412`). A failure of the learning run is
-//! reported as the uniform strategy's, with its own replay line.
+//! The default strategy, the portfolio, gives each seed one of `PORTFOLIO` (`strategy.rs`).
+//! Strategies that learn from a first run (PCT without a `steps_hint`, URW without site
+//! estimates) learn once per run of many seeds: before the first seed, a recorded uniform
+//! run of the first seed runs quietly, and every seed takes its number of choice points and
+//! steps per spawn site (`learned.rs`). A seed's replay line names what it learned
+//! (`STRATEGY=pct:3:k=12`, `STRATEGY=urw:from=0`), so one seed replays as it ran among many.
+//! A failure of the learning run is reported as the uniform walk's, with its own replay line.
 //!
 //! Each seed ends as Zed's `end_test` does: once the body returns, what is still runnable
 //! runs until the scheduler parks (a detached task's late panic fails the seed), a report
@@ -31,7 +32,7 @@ use super::picker::DEFAULT_STEPS_HINT;
 use super::replay::{Origin, Replay};
 use super::schedule_log::ScheduleStep;
 use super::schedule_report::{self, CaptureOnPanic, describe};
-use super::strategy::{Strategy, StrategySpec};
+use super::strategy::{PORTFOLIO, Strategy, StrategySpec};
 use super::trace::Recording;
 use super::watchdog::Watchdog;
 use super::{LiveTask, TestScheduler, TestSchedulerConfig};
@@ -162,7 +163,8 @@ impl TestSchedulerConfig {
         if !std::env::var("SHRINK").is_ok_and(|v| v != "0" && !v.is_empty()) {
             return;
         }
-        let (config, _) = self.with_env_overrides(failure.seed, 1);
+        let (mut config, _) = self.with_env_overrides(failure.seed, 1);
+        config.learn_seed = config.learn_seed.or(failure.learn_seed);
         let described = match config.seed(failure.seed).shrink(body) {
             Some(shrunk) => format!("{shrunk}"),
             None => format!(
@@ -187,7 +189,9 @@ impl TestSchedulerConfig {
     /// let failure = failure.unwrap_err();
     /// assert_eq!(failure.seed, 4);
     /// assert_eq!(failure.message, "broken");
-    /// assert!(failure.replay_command.starts_with("SEED=4 cargo "));
+    /// // Seed 4 is the portfolio's PCT of depth 3, which learns from the uniform walk of
+    /// // the seed first: that run failed already, so the line replays it.
+    /// assert!(failure.replay_command.starts_with("SEED=4 STRATEGY=uniform cargo "));
     /// # }
     /// ```
     #[track_caller]
@@ -246,6 +250,7 @@ impl TestSchedulerConfig {
         }
         let watchdog = config.poll_time_limit.map(Watchdog::start);
         let replay = Replay::new(origin);
+        let (config, seeds) = config.learn_once(seeds, watchdog.as_ref(), &mut body, &replay)?;
         for seed in seeds {
             config.run_seed(seed, watchdog.as_ref(), &mut body, &replay)?;
         }
@@ -294,6 +299,9 @@ impl TestSchedulerConfig {
             if spec.steps_hint.is_some() {
                 self.steps_hint = spec.steps_hint;
             }
+            if spec.learned_from.is_some() {
+                self.learn_seed = spec.learned_from;
+            }
         }
         (self, first_seed..first_seed.saturating_add(iterations))
     }
@@ -312,27 +320,9 @@ impl TestSchedulerConfig {
     {
         let mut config = self.clone().seed(seed);
         if config.learns_first() {
-            // The uniform run the strategy learns from (see the module docs).
-            let learning = config
-                .clone()
-                .strategy(Strategy::UniformRandom)
-                .check_determinism(false)
-                .record_schedule(config.strategy == Strategy::Urw);
-            let run = SeedRun {
-                replay_command: replay.command(seed, ""),
-                config: learning,
-                watchdog,
-                quiet: true,
-            };
-            let mut learned = None;
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                learned = Some(run.run(body, Recording::Off).1);
-            }));
-            match (outcome, learned) {
-                (Ok(()), Some(first)) => config = config.learn_from(&first),
-                (Err(panic), _) => return Err(run.failure(seed, panic, replay, "")),
-                (Ok(()), None) => unreachable!("a run that returns hands its scheduler back"),
-            }
+            // Not learned for the run (a run of one seed from `shrink`, say): learn now.
+            let from = config.learn_seed.unwrap_or(seed);
+            config = config.learn(from, watchdog, body, replay, UNIFORM_ENV)?;
         }
         let strategy = config.strategy_env();
         let run = SeedRun {
@@ -356,30 +346,119 @@ impl TestSchedulerConfig {
         Err(run.failure(seed, panic, replay, &strategy))
     }
 
-    /// Whether the strategy learns from a uniform run of the seed first (see the module
-    /// docs).
+    /// Before the seeds of a run: what their strategies learn, learned once, from the
+    /// uniform run of the first seed (or of `urw:from=<seed>`'s), if any seed's strategy
+    /// learns (see the module docs).
+    ///
+    /// Returns the config and the seeds still to run: when the first seed's own strategy
+    /// is the uniform walk (the portfolio's seed 0, say) and nothing asks more of its run
+    /// (`check_determinism`, `record_schedule`), the learning run is that seed's run, so
+    /// the body runs no extra time.
+    pub(super) fn learn_once<F, Fut>(
+        self,
+        seeds: ::core::ops::Range<u64>,
+        watchdog: Option<&Watchdog>,
+        body: &mut F,
+        replay: &Replay,
+    ) -> Result<(Self, ::core::ops::Range<u64>), SeedFailure>
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        // The portfolio repeats every `PORTFOLIO.len()` seeds: those show every strategy.
+        let learns = (seeds.clone().take(PORTFOLIO.len()))
+            .any(|seed| self.clone().seed(seed).learns_first());
+        if !learns {
+            return Ok((self, seeds));
+        }
+        let from = self.learn_seed.unwrap_or(seeds.start);
+        let is_first_seeds_run = from == seeds.start
+            && self.strategy.for_seed(from) == Strategy::UniformRandom
+            && !self.check_determinism
+            && !self.record_schedule;
+        // The uniform seed's own run needs no `STRATEGY` to replay; a learning run of a
+        // seed whose own strategy is another does.
+        let env = if is_first_seeds_run { "" } else { UNIFORM_ENV };
+        let learned = self.learn(from, watchdog, body, replay, env)?;
+        let rest = if is_first_seeds_run {
+            seeds.start + 1..seeds.end
+        } else {
+            seeds
+        };
+        Ok((learned, rest))
+    }
+
+    /// This config with what the recorded uniform run of seed `from` teaches
+    /// ([`learn_from`](Self::learn_from)); that run's failure is the uniform walk's, and is
+    /// reported as such, its replay line taking `env` after the seed.
+    fn learn<F, Fut>(
+        self,
+        from: u64,
+        watchdog: Option<&Watchdog>,
+        body: &mut F,
+        replay: &Replay,
+        env: &str,
+    ) -> Result<Self, SeedFailure>
+    where
+        F: FnMut(Arc<TestScheduler>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let learning = self
+            .clone()
+            .seed(from)
+            .strategy(Strategy::UniformRandom)
+            .check_determinism(false)
+            .record_schedule(true);
+        let run = SeedRun {
+            replay_command: replay.command(from, env),
+            config: learning,
+            watchdog,
+            quiet: true,
+        };
+        let mut learned = None;
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            learned = Some(run.run(body, Recording::Off).1);
+        }));
+        let seed = self.seed;
+        match (outcome, learned) {
+            (Ok(()), Some(first)) => Ok(self.learn_from(&first).seed(seed)),
+            (Err(panic), _) => Err(run.failure(from, panic, replay, env)),
+            (Ok(()), None) => unreachable!("a run that returns hands its scheduler back"),
+        }
+    }
+
+    /// Whether the seed's strategy learns from a uniform run first (see the module docs).
     fn learns_first(&self) -> bool {
         self.randomize_order
-            && match self.strategy {
-                Strategy::Pct { .. } => self.steps_hint.is_none(),
+            && match self.strategy.for_seed(self.seed) {
+                // Depth 1 has no change points, so nothing to place over `k`.
+                Strategy::Pct { depth } => depth > 1 && self.steps_hint.is_none(),
                 Strategy::Urw => self.site_steps.is_none(),
                 _ => false,
             }
     }
 
-    /// What the replay line puts after `SEED=n`: nothing for the default strategy, else
-    /// ` STRATEGY=...`, with PCT's `k` so that the replay needs no learning run.
+    /// What the replay line puts after `SEED=n`: nothing when the seed ran the uniform
+    /// walk by the code's own config, else ` STRATEGY=...` with what was learned (PCT's
+    /// `k`, the seed URW learned from), so that the replay of one seed runs as it did in
+    /// the run of many.
     pub(super) fn strategy_env(&self) -> String {
-        if self.strategy.is_default() {
-            return String::new();
-        }
-        let steps_hint = match self.strategy {
-            Strategy::Pct { .. } => Some(self.steps_hint.unwrap_or(DEFAULT_STEPS_HINT)),
-            _ => None,
+        let strategy = self.strategy.for_seed(self.seed);
+        let spec = match strategy {
+            Strategy::UniformRandom | Strategy::Portfolio => return String::new(),
+            Strategy::Pct { depth: 1 } => StrategySpec::new(strategy, None), // no change points
+            Strategy::Pct { .. } => StrategySpec::new(
+                strategy,
+                Some(self.steps_hint.unwrap_or(DEFAULT_STEPS_HINT)),
+            ),
+            Strategy::Urw => StrategySpec::new(strategy, None).learned_from(self.learn_seed),
         };
-        format!(" STRATEGY={}", StrategySpec::new(self.strategy, steps_hint))
+        format!(" STRATEGY={spec}")
     }
 }
+
+/// The replay line's env for a failure of the uniform walk whatever the code configured.
+const UNIFORM_ENV: &str = " STRATEGY=uniform";
 
 /// A seed whose run failed, from [`TestSchedulerConfig::try_run`] and
 /// [`try_run_many`](TestSchedulerConfig::try_run_many).
@@ -413,6 +492,8 @@ pub struct SeedFailure {
     /// What the report prints after the seed: the command, what it runs, alternatives
     /// (boxed, as is `schedule`, to keep the `Err` of `try_run` small).
     replay_report: Box<str>,
+    /// The seed the run learned from, if it did: a shrink of this seed learns the same.
+    learn_seed: Option<u64>,
     /// The original panic, for `resume`; behind a lock so the failure is `Sync` (it can go
     /// into `anyhow::Error` or `Box<dyn Error + Send + Sync>`).
     panic: Box<std::sync::Mutex<Box<dyn Any + Send>>>,
@@ -495,6 +576,7 @@ impl SeedRun<'_> {
             message: super::hints::with_hints(panic_message(&*panic)),
             replay_command: self.replay_command,
             replay_report: replay.report(seed, strategy).into(),
+            learn_seed: self.config.learn_seed,
             panic: Box::new(std::sync::Mutex::new(panic)),
         }
     }

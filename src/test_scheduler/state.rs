@@ -68,6 +68,8 @@ pub(super) struct State {
     pub(super) parked: Vec<(std::thread::ThreadId, parking::Unparker)>,
     /// The picker of a non-default strategy (`picker.rs`); `None` for the uniform pick.
     pub(super) picker: Option<alloc::boxed::Box<Picker>>,
+    /// Picks made among two or more runnables: PCT's `k` is learned from it (`learned.rs`).
+    pub(super) choice_points: u64,
 }
 
 impl State {
@@ -86,6 +88,7 @@ impl State {
         Self {
             rng: SeededRng::new(config.seed),
             picker: Picker::new(&config),
+            choice_points: 0,
             config,
             elapsed: Duration::ZERO,
             ready,
@@ -152,6 +155,7 @@ impl State {
             // Every task at the default priority: one uniform draw, as before priorities
             // existed, so old seeds replay bit for bit.
             let candidates = self.ready.len() + heads;
+            self.choice_points += u64::from(candidates > 1);
             if candidates > 0 {
                 let choice = self.rng.below(candidates);
                 return if choice < self.ready.len() {
@@ -186,6 +190,7 @@ impl State {
             (Priority::Realtime, self.prioritized[2].len()),
         ];
         let total: usize = classes.iter().map(|(p, n)| p.weight() * n).sum();
+        self.choice_points += u64::from(classes.iter().map(|(_, n)| n).sum::<usize>() > 1);
         let mut choice = self.rng.below(total);
         for (priority, count) in classes {
             let span = priority.weight() * count;

@@ -10,26 +10,43 @@ use alloc::string::String;
 /// runnable; every choice comes from the seed, so a seed and a strategy give one schedule.
 /// Set it with [`TestSchedulerConfig::strategy`](crate::TestSchedulerConfig::strategy) or
 /// the env var `STRATEGY` (the runners), whose forms are those of [`FromStr`](core::str::FromStr)/[`Display`](core::fmt::Display):
-/// `uniform`, `pct:<depth>`, `pct:<depth>:k=<steps>`, `urw`.
+/// `portfolio`, `uniform`, `pct:<depth>`, `pct:<depth>:k=<choices>`, `urw`, `urw:from=<seed>`.
 ///
 /// ```
 /// use unified_scheduler::Strategy;
 ///
-/// assert_eq!(Strategy::default(), Strategy::UniformRandom);
+/// assert_eq!(Strategy::default(), Strategy::Portfolio);
+/// assert_eq!(Strategy::Portfolio.for_seed(0), Strategy::UniformRandom);
 /// assert_eq!("pct:3".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
 /// assert_eq!(Strategy::Urw.to_string(), "urw");
 /// ```
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Strategy {
-    /// Every pick a uniform draw over the runnables (weighted by priority when a task was
-    /// spawned with one): the walk every seed took before strategies existed. The default.
+    /// Each seed takes one strategy of a fixed rotation of 11 ([`PORTFOLIO`]: the uniform
+    /// walk and URW once, PCT of depths 1, 2 and 3 three times each), by `seed % 11`, so a run over many seeds
+    /// tries them all and no one strategy's blind spot is the run's (each finds bugs the
+    /// others rarely do: see BENCHMARKS.md). The default. A seed's strategy is
+    /// [`for_seed`](Self::for_seed), and a failing seed's replay line names it when it is
+    /// not the uniform walk.
     ///
     /// ```
     /// use unified_scheduler::{Strategy, TestSchedulerConfig};
-    /// assert_eq!(TestSchedulerConfig::new().strategy, Strategy::UniformRandom);
+    /// assert_eq!(TestSchedulerConfig::new().strategy, Strategy::Portfolio);
+    /// assert_eq!(Strategy::Portfolio.to_string(), "portfolio");
     /// ```
     #[default]
+    Portfolio,
+    /// Every pick a uniform draw over the runnables (weighted by priority when a task was
+    /// spawned with one), and a coin flip per task run whether the body is polled first:
+    /// the walk every seed took before strategies existed, and the default of 0.1 (a seed
+    /// filed against 0.1 replays with `STRATEGY=uniform`).
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, TestSchedulerConfig};
+    /// let config = TestSchedulerConfig::new().strategy(Strategy::UniformRandom);
+    /// assert_eq!(config.strategy.to_string(), "uniform");
+    /// ```
     UniformRandom,
     /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): each task gets a
     /// random distinct priority when it is first seen runnable, the pick runs the
@@ -66,27 +83,65 @@ pub enum Strategy {
     Urw,
 }
 
+/// The rotation of [`Strategy::Portfolio`]: seed `n` runs `PORTFOLIO[n % PORTFOLIO.len()]`.
+///
+/// ```
+/// use unified_scheduler::{PORTFOLIO, Strategy};
+///
+/// for (seed, strategy) in PORTFOLIO.iter().enumerate() {
+///     assert_eq!(Strategy::Portfolio.for_seed(seed as u64), *strategy);
+/// }
+/// ```
+pub const PORTFOLIO: [Strategy; 11] = [
+    Strategy::UniformRandom,
+    Strategy::Pct { depth: 1 },
+    Strategy::Pct { depth: 2 },
+    Strategy::Urw,
+    Strategy::Pct { depth: 3 },
+    Strategy::Pct { depth: 1 },
+    Strategy::Pct { depth: 2 },
+    Strategy::Pct { depth: 3 },
+    Strategy::Pct { depth: 1 },
+    Strategy::Pct { depth: 2 },
+    Strategy::Pct { depth: 3 },
+];
+
 /// The fairness bound of [`Strategy::Pct`]: after this many picks in a row of one task
 /// while others are runnable, the next pick is a uniform draw.
 pub(super) const PCT_FAIRNESS_BOUND: u32 = 64;
 
 impl Strategy {
-    /// Whether this is the default, [`Strategy::UniformRandom`] (the replay line names any
-    /// other).
+    /// Whether this is the default, [`Strategy::Portfolio`].
     ///
     /// ```
     /// use unified_scheduler::Strategy;
-    /// assert!(Strategy::UniformRandom.is_default());
-    /// assert!(!Strategy::Urw.is_default());
+    /// assert!(Strategy::Portfolio.is_default());
+    /// assert!(!Strategy::UniformRandom.is_default());
     /// ```
     pub fn is_default(self) -> bool {
-        self == Self::UniformRandom
+        self == Self::Portfolio
+    }
+
+    /// The strategy seed `seed` runs: the portfolio's pick for it, any other strategy
+    /// itself.
+    ///
+    /// ```
+    /// use unified_scheduler::Strategy;
+    /// assert_eq!(Strategy::Portfolio.for_seed(2), Strategy::Pct { depth: 2 });
+    /// assert_eq!(Strategy::Urw.for_seed(3), Strategy::Urw);
+    /// ```
+    pub fn for_seed(self, seed: u64) -> Self {
+        match self {
+            Self::Portfolio => PORTFOLIO[(seed % PORTFOLIO.len() as u64) as usize],
+            other => other,
+        }
     }
 }
 
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Portfolio => f.write_str("portfolio"),
             Self::UniformRandom => f.write_str("uniform"),
             Self::Pct { depth } => write!(f, "pct:{depth}"),
             Self::Urw => f.write_str("urw"),
@@ -95,7 +150,7 @@ impl fmt::Display for Strategy {
 }
 
 /// A [`Strategy`] with the run length PCT was given, as `STRATEGY` spells it:
-/// `pct:<depth>:k=<steps>`, or `pct:<depth>` / `uniform` / `urw` with no length.
+/// `pct:<depth>:k=<choices>`, `urw:from=<seed>`, or `pct:<depth>` / `uniform` / `urw` / `portfolio` with nothing learned.
 ///
 /// ```
 /// use unified_scheduler::{Strategy, StrategySpec};
@@ -110,8 +165,11 @@ impl fmt::Display for Strategy {
 pub struct StrategySpec {
     /// The strategy.
     pub strategy: Strategy,
-    /// PCT's run length `k`, when the text gave one.
+    /// PCT's run length `k` in choice points, when the text gave one.
     pub steps_hint: Option<u64>,
+    /// URW's: the seed whose uniform run its estimates are learned from (`urw:from=<seed>`),
+    /// when the text gave one; else the run's first seed.
+    pub learned_from: Option<u64>,
 }
 
 impl StrategySpec {
@@ -126,7 +184,21 @@ impl StrategySpec {
         Self {
             strategy,
             steps_hint,
+            learned_from: None,
         }
+    }
+
+    /// This spec, learned from the uniform run of `seed` (URW's `from=`).
+    ///
+    /// ```
+    /// use unified_scheduler::{Strategy, StrategySpec};
+    /// let spec = StrategySpec::new(Strategy::Urw, None).learned_from(Some(4));
+    /// assert_eq!(spec.to_string(), "urw:from=4");
+    /// ```
+    #[must_use]
+    pub fn learned_from(mut self, seed: Option<u64>) -> Self {
+        self.learned_from = seed;
+        self
     }
 }
 
@@ -134,6 +206,9 @@ impl fmt::Display for StrategySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.strategy, self.steps_hint) {
             (Strategy::Pct { depth }, Some(k)) => write!(f, "pct:{depth}:k={k}"),
+            (Strategy::Urw, _) if self.learned_from.is_some() => {
+                write!(f, "urw:from={}", self.learned_from.unwrap_or_default())
+            }
             (strategy, _) => write!(f, "{strategy}"),
         }
     }
@@ -159,7 +234,8 @@ impl fmt::Display for StrategyParseError {
         write!(
             f,
             "{:?} is not a schedule strategy ({}); give one of `uniform`, `pct:<depth>` \
-             (depth >= 1, e.g. `pct:3`), `pct:<depth>:k=<steps>` (e.g. `pct:3:k=412`), `urw`",
+             (depth >= 1, e.g. `pct:3`), `pct:<depth>:k=<choices>` (e.g. `pct:3:k=412`), `urw`, \
+             `urw:from=<seed>`, `portfolio`",
             self.value, self.why
         )
     }
@@ -179,8 +255,26 @@ impl FromStr for StrategySpec {
         let mut parts = trimmed.split(':');
         let name = parts.next().unwrap_or_default();
         let strategy = match name.to_ascii_lowercase().as_str() {
+            "portfolio" => Strategy::Portfolio,
             "uniform" | "uniform_random" | "uniformrandom" => Strategy::UniformRandom,
-            "urw" => Strategy::Urw,
+            "urw" => {
+                let learned_from = match parts.next() {
+                    None => None,
+                    Some(from) => {
+                        let from = from
+                            .strip_prefix("from=")
+                            .ok_or_else(|| error("the part after urw must be `from=<seed>`"))?;
+                        Some(
+                            from.parse()
+                                .map_err(|_| error("from is not a whole number"))?,
+                        )
+                    }
+                };
+                if parts.next().is_some() {
+                    return Err(error("too many `:` parts"));
+                }
+                return Ok(Self::new(Strategy::Urw, None).learned_from(learned_from));
+            }
             "pct" => {
                 let depth = parts.next().ok_or_else(|| error("pct needs a depth"))?;
                 let depth: u32 = depth

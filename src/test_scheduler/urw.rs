@@ -37,18 +37,21 @@ impl Urw {
         self.taken.retain(|id, _| running(*id));
     }
 
-    /// The index in `candidates` (not empty) to run.
-    pub(super) fn choose(&mut self, candidates: &[(TaskId, Site)]) -> usize {
+    /// The index in `candidates` (not empty) to run; `priorities[i]` is the priority weight
+    /// of `candidates[i]`, which scales its weight as it does in the uniform walk's pick.
+    pub(super) fn choose(&mut self, candidates: &[(TaskId, Site)], priorities: &[u32]) -> usize {
         debug_assert!(!candidates.is_empty());
         self.weights.clear();
-        for (id, site) in candidates {
+        for ((id, site), &priority) in candidates.iter().zip(priorities) {
             let estimate = self
                 .estimates
                 .as_deref()
                 .map_or(1, |estimates| estimates.estimate(site));
             let taken = self.taken.get(id).copied().unwrap_or(0);
             // At least 1: a task that outlives its estimate stays runnable.
-            self.weights.push(estimate.saturating_sub(taken).max(1));
+            let remaining = estimate.saturating_sub(taken).max(1);
+            self.weights
+                .push(remaining.saturating_mul(u64::from(priority)));
         }
         let total = self
             .weights
