@@ -7,7 +7,7 @@ mod bug_corpus;
 
 use bug_corpus::ours::{first_failure, run_once};
 use bug_corpus::{Variant, all, named};
-use unified_scheduler::TestSchedulerConfig;
+use unified_scheduler::{Scheduler, Strategy, TestSchedulerConfig};
 
 /// Seeds the uniform walk gets to find a bug: issue 15's budget.
 const FIND_WITHIN: u64 = 1_000;
@@ -15,7 +15,9 @@ const FIND_WITHIN: u64 = 1_000;
 const FIXED_SEEDS: u64 = 200;
 
 fn uniform(seed: u64) -> TestSchedulerConfig {
-    TestSchedulerConfig::new().seed(seed)
+    TestSchedulerConfig::new()
+        .seed(seed)
+        .strategy(Strategy::UniformRandom)
 }
 
 /// The bug is found within [`FIND_WITHIN`] seeds, and its seed fails again the same way.
@@ -110,5 +112,37 @@ mod missed_by_the_uniform_walk {
                 .seed(seed)
                 .strategy(Strategy::Urw)
         });
+    }
+}
+
+/// Issue 15's first target, through the runner itself: the default strategy (the
+/// portfolio, learning once per run as the runners do) finds every bug of the corpus
+/// within 1,000 seeds, and the failing seed's replay line names its strategy.
+#[test]
+fn the_default_runner_finds_every_bug_within_1000_seeds() {
+    if ["SEED", "ITERATIONS", "STRATEGY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+    {
+        return; // the environment chose the seeds or the strategy
+    }
+    for bug in all() {
+        let body = bug.body;
+        let failure = TestSchedulerConfig::new()
+            .try_run_many(FIND_WITHIN, move |test| async move {
+                let scheduler: std::sync::Arc<dyn Scheduler> = test;
+                if let Err(message) = body(scheduler, Variant::Buggy).await {
+                    panic!("{message}");
+                }
+            })
+            .expect_err(bug.name);
+        let strategy = Strategy::Portfolio.for_seed(failure.seed);
+        assert_eq!(
+            failure.replay_command.contains(" STRATEGY="),
+            strategy != Strategy::UniformRandom,
+            "{}: {}",
+            bug.name,
+            failure.replay_command
+        );
     }
 }

@@ -17,7 +17,7 @@ pub fn bugs() -> Vec<Bug> {
         },
         Bug {
             name: "cache_check_then_act",
-            source: "async: two misses on one key both fetch before either fills the cache",
+            source: "async: three requests miss one key; a second fetches while the first's is in flight",
             body: cache_check_then_act,
         },
         Bug {
@@ -27,7 +27,7 @@ pub fn bugs() -> Vec<Bug> {
         },
         Bug {
             name: "lock_order_deadlock",
-            source: "async: two async locks taken in opposite orders",
+            source: "async: two async locks taken in opposite orders, one task after a step of work",
             body: lock_order_deadlock,
         },
         Bug {
@@ -73,7 +73,9 @@ fn cache_check_then_act(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
     Box::pin(async move {
         let cache = shared(HashMap::<&'static str, Entry>::new());
         let fetches = shared(0u32);
-        let tasks: Vec<_> = (0..2)
+        // Three requests; a fetch takes two steps (connect, read), so a request that
+        // checks while one is in flight fetches again.
+        let tasks: Vec<_> = (0..3)
             .map(|_| {
                 let (cache, fetches) = (cache.clone(), fetches.clone());
                 s.spawn(async move {
@@ -89,7 +91,8 @@ fn cache_check_then_act(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
                     if !miss {
                         return;
                     }
-                    yield_now().await; // the fetch
+                    yield_now().await; // the fetch: connect
+                    yield_now().await; // and read
                     *fetches.lock().unwrap() += 1;
                     cache.lock().unwrap().insert("key", Entry::Ready(7));
                 })
@@ -148,6 +151,7 @@ fn lock_order_deadlock(s: Arc<dyn Scheduler>, v: Variant) -> BugFuture {
         let ab = {
             let (a, b) = (a.clone(), b.clone());
             s.spawn(async move {
+                yield_now().await; // a step of work before it needs the locks
                 let _a = a.lock().await;
                 yield_now().await;
                 let _b = b.lock().await;
