@@ -87,8 +87,9 @@ pub struct TestSchedulerConfig {
     /// whenever it is not the uniform walk.
     pub strategy: Strategy,
     /// The expected number of choice points of a run (steps where two or more tasks could
-    /// run): PCT's `k`, over which its change points are drawn. `None` (the default) lets the runners learn it from a uniform run of the same
-    /// seed before the strategy's run; a scheduler made by hand with none uses 1000.
+    /// run): PCT's `k`, over which its change points are drawn. `None` (the default) lets
+    /// the runners learn it, once per run, from the uniform walk of the run's first seed; a
+    /// scheduler made by hand with none uses 1000.
     pub steps_hint: Option<u64>,
     /// URW's steps per task by spawn site, from [`learn_from`](Self::learn_from).
     pub(crate) site_steps: Option<Arc<SiteSteps>>,

@@ -35,7 +35,8 @@ impl TestSchedulerConfig {
     /// its number of choice points, picks among two or more runnables
     /// ([`steps_hint`](Self::steps_hint)), and, when that run kept its whole
     /// schedule ([`record_schedule`](Self::record_schedule)), the steps per task of each
-    /// spawn site. The runners do this themselves, from a uniform run of the same seed.
+    /// spawn site. The runners do this themselves, once per run, from the uniform walk of
+    /// the run's first seed.
     ///
     /// ```
     /// use std::sync::Arc;

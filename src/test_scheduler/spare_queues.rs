@@ -61,9 +61,8 @@ mod tests {
         {
             let test = Arc::new(TestScheduler::new());
             let scheduler: Arc<dyn Scheduler> = test.clone();
-            let tasks: alloc::vec::Vec<_> = (0..3_000)
-                .map(|i| scheduler.spawn(async move { i }))
-                .collect();
+            let tasks: alloc::vec::Vec<_> =
+                (0..N).map(|i| scheduler.spawn(async move { i })).collect();
             test.run_until_parked();
             drop(tasks);
         }

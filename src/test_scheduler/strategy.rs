@@ -49,14 +49,18 @@ pub enum Strategy {
     /// ```
     UniformRandom,
     /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): each task gets a
-    /// random distinct priority when it is first seen runnable, the pick runs the
-    /// highest-priority runnable, and at `depth - 1` steps drawn uniformly from `1..=k` (k:
-    /// the run's expected length, [`steps_hint`](crate::TestSchedulerConfig::steps_hint))
-    /// the task running drops below every initial priority. A bug that needs `depth`
-    /// ordering constraints is found with probability at least about `1 / (n k^(depth-1))`
-    /// per seed for `n` tasks. Fairness: after 64 picks in a row of one task while others
-    /// wait, one pick is a uniform draw, so a task spinning on `yield_now` cannot starve
-    /// the one it waits for. `depth` must be at least 1.
+    /// random distinct priority when it is first seen runnable (the best of 1, 3, 9 or 27
+    /// draws for a Low, Medium, High or Realtime task, so priorities weigh as in the uniform
+    /// walk), the pick runs the highest-priority runnable, and after `depth - 1` choice
+    /// points (picks among two or more runnables) drawn uniformly from `0..=k` (k: the
+    /// run's expected number of them, [`steps_hint`](crate::TestSchedulerConfig::steps_hint))
+    /// the task chosen there drops below every initial priority. The future blocked in
+    /// `block` (the test body) ranks like a task. A bug that needs `depth` ordering
+    /// constraints is found with probability at least about `1 / (n (k+1)^(depth-1))` per
+    /// seed for `n` tasks. Fairness: after 64 picks in a row of one task while others wait,
+    /// one pick is a uniform draw, so a task spinning on `yield_now` cannot starve the one
+    /// it waits for. With more than 256 runnables a pick is the uniform walk's. `depth`
+    /// must be at least 1.
     ///
     /// ```
     /// use unified_scheduler::{Strategy, TestSchedulerConfig};
@@ -72,9 +76,10 @@ pub enum Strategy {
     /// tasks' steps is about equally likely (a uniform walk over the runnables instead
     /// favours schedules where short tasks finish early). Estimates are per spawn site,
     /// learned from an earlier run
-    /// ([`learn_from`](crate::TestSchedulerConfig::learn_from); the runners learn from a
-    /// uniform run of the same seed); a task of an unknown site weighs as the average
-    /// known task, or 1 when nothing is known.
+    /// ([`learn_from`](crate::TestSchedulerConfig::learn_from); the runners learn once per
+    /// run, from the uniform walk of its first seed); a task of an unknown site weighs as
+    /// the average known task, or 1 when nothing is known. Weights are multiplied by the
+    /// task's priority weight, as in the uniform walk.
     ///
     /// ```
     /// use unified_scheduler::Strategy;
