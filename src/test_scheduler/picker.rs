@@ -286,13 +286,16 @@ mod tests {
     /// Tasks spawned one after another, each ending before the next: the picker's table
     /// follows the live tasks, not every task ever seen.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "safe bookkeeping over thousands of steps: minutes under miri"
+    )]
     fn the_pickers_forget_ended_tasks() {
         for strategy in [Strategy::Pct { depth: 3 }, Strategy::Urw] {
             let test = Arc::new(TestScheduler::with_config(
                 TestSchedulerConfig::new().strategy(strategy),
             ));
             let scheduler: Arc<dyn Scheduler> = test.clone();
-            // Past the first sweep and the doubling after it; fewer under miri, which is slow.
             let tasks = if cfg!(miri) {
                 3 * PRUNE_AT_LEAST / 2
             } else {
@@ -316,19 +319,20 @@ mod tests {
         }
     }
 
-    /// 600 runnable tasks at once (300 under miri): PCT's pick sees them only once no more than
+    /// 600 runnable tasks at once: PCT's pick sees them only once no more than
     /// `STRATEGY_CANDIDATES_AT_MOST` are runnable (before, the uniform walk picks), so it
     /// gives no more than that many a priority, and its linear pick stays bounded.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "safe bookkeeping over hundreds of picks: minutes under miri"
+    )]
     fn a_strategy_picks_uniformly_among_more_runnables_than_it_looks_through() {
         let test = Arc::new(TestScheduler::with_config(
             TestSchedulerConfig::new().strategy(Strategy::Pct { depth: 1 }),
         ));
         let scheduler: Arc<dyn Scheduler> = test.clone();
-        // Past the bound, by less under miri (slow); the check below fails on either
-        // count without the bound.
-        let tasks = if cfg!(miri) { 300 } else { 600 };
-        for _ in 0..tasks {
+        for _ in 0..600 {
             scheduler.spawn(async {}).detach();
         }
         test.run_until_parked();
