@@ -296,12 +296,7 @@ mod tests {
                 TestSchedulerConfig::new().strategy(strategy),
             ));
             let scheduler: Arc<dyn Scheduler> = test.clone();
-            let tasks = if cfg!(miri) {
-                3 * PRUNE_AT_LEAST / 2
-            } else {
-                10 * PRUNE_AT_LEAST
-            };
-            for _ in 0..tasks {
+            for _ in 0..10 * PRUNE_AT_LEAST {
                 scheduler.spawn(async {}).detach();
                 test.run_until_parked();
             }
