@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use super::rng::SeededRng;
 use super::strategy::PCT_FAIRNESS_BOUND;
-use crate::core::{Priority, TaskId};
+use crate::core::TaskId;
 
 /// Initial priorities have this bit set; lowered ones (`1..depth`) do not, so every
 /// lowered task ranks below every task still at its initial priority.
@@ -85,6 +85,7 @@ impl Pct {
     /// Whether the blocked future (the body) is polled before any of `tasks` runs. `false`
     /// when no task can run; when one of `tasks` wins, the next [`choose`](Self::choose)
     /// takes it.
+    #[cfg(feature = "std")] // `block` under virtual time (`drive.rs`) needs std
     pub(super) fn body_goes_first(
         &mut self,
         tasks: &mut Vec<TaskId>,
@@ -94,7 +95,7 @@ impl Pct {
             return true;
         }
         tasks.push(BODY);
-        weights.push(Priority::Medium.weight() as u32);
+        weights.push(crate::core::Priority::Medium.weight() as u32);
         let chosen = tasks[self.choose(tasks, weights)];
         tasks.pop();
         weights.pop();

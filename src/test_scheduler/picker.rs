@@ -157,6 +157,7 @@ impl State {
     /// (`pct.rs`: the body ranks like a task); `None` under other strategies, whose body
     /// polls stay a coin flip per task run, and when too many tasks are runnable for the
     /// strategy's pick.
+    #[cfg(feature = "std")] // `block` under virtual time (`drive.rs`) needs std
     pub(super) fn strategy_body_goes_first(&mut self) -> Option<bool> {
         if self.too_many_for_the_strategy(true) {
             return None;
