@@ -97,6 +97,7 @@ impl TaskId {
     /// use unified_scheduler::TaskId;
     /// assert_ne!(TaskId::next_global(), TaskId::next_global());
     /// ```
+    #[inline]
     pub fn next_global() -> Self {
         #[cfg(feature = "std")]
         {
@@ -150,22 +151,29 @@ mod global_block {
         static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     }
 
+    #[inline]
     pub(super) fn next() -> NonZeroU64 {
         BLOCK_LEFT
             .try_with(|left| {
                 let (next, end) = left.get();
-                let (id, end) = match NonZeroU64::new(next) {
-                    Some(id) if next < end => (id, end),
-                    _ => {
-                        let start = NEXT_GLOBAL_ID.take(BLOCK);
-                        (start, start.get() + BLOCK)
+                match NonZeroU64::new(next) {
+                    Some(id) if next < end => {
+                        left.set((next + 1, end));
+                        id
                     }
-                };
-                left.set((id.get() + 1, end));
-                id
+                    _ => first_of_new_block(left),
+                }
             })
             // A thread being torn down has no locals left: take one id on its own.
             .unwrap_or_else(|_| NEXT_GLOBAL_ID.next())
+    }
+
+    /// Takes the thread's next block of ids; the first of them, for the caller.
+    #[cold]
+    fn first_of_new_block(left: &Cell<(u64, u64)>) -> NonZeroU64 {
+        let start = NEXT_GLOBAL_ID.take(BLOCK);
+        left.set((start.get() + 1, start.get() + BLOCK));
+        start
     }
 }
 

@@ -49,6 +49,7 @@ enum Inner<T> {
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
+    #[inline]
     pub(crate) fn spawned(task: async_task::Task<T, TaskMetadata>, watch: Watch) -> Self {
         let meta = *task.metadata();
         Self(Inner::Spawned {
@@ -178,6 +179,7 @@ impl<T> Task<T> {
     }
 
     /// Tells a tracking scheduler that this handle gives up on its unfinished task, once.
+    #[inline]
     fn tell_scheduler(&mut self, how: GaveUp) {
         if let Inner::Spawned {
             task, id, watch, ..
@@ -188,6 +190,7 @@ impl<T> Task<T> {
     }
 
     #[track_caller]
+    #[inline]
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         match &mut self.0 {
             Inner::Ready { value, .. } => Poll::Ready(value.take()),
@@ -206,6 +209,7 @@ impl<T> Task<T> {
 }
 
 impl<T> Drop for Task<T> {
+    #[inline]
     fn drop(&mut self) {
         self.tell_scheduler(GaveUp::Dropped);
     }
@@ -215,6 +219,7 @@ impl<T> Future for Task<T> {
     type Output = T;
 
     #[track_caller]
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match self.poll_output(cx) {
             Poll::Ready(Some(value)) => Poll::Ready(value),

@@ -20,13 +20,23 @@ use std::thread::{self, ThreadId};
 use super::TaskMetadata;
 
 /// The calling thread's id, cached: `thread::current()` clones an `Arc` on every call.
+#[inline]
 pub(crate) fn current_thread_id() -> ThreadId {
     std::thread_local! {
-        static ID: ThreadId = thread::current().id();
+        // Const-initialized, filled on first use: a lazily initialized local would check its
+        // registration on every call (this is on every TestScheduler wake).
+        static ID: ::core::cell::Cell<Option<ThreadId>> = const { ::core::cell::Cell::new(None) };
     }
     // During thread-local destruction the cache is gone; ask the slow way.
-    ID.try_with(|id| *id)
-        .unwrap_or_else(|_| thread::current().id())
+    ID.try_with(|id| match id.get() {
+        Some(known) => known,
+        None => {
+            let current = thread::current().id();
+            id.set(Some(current));
+            current
+        }
+    })
+    .unwrap_or_else(|_| thread::current().id())
 }
 
 pub(crate) struct ThreadBound<F> {

@@ -261,6 +261,7 @@ impl State {
 
     /// Takes the timers at the head of the heap whose task gave up off it, for dropping
     /// after the lock is released.
+    #[inline]
     pub(super) fn discard_cancelled_timers(&mut self) {
         while let Some(runnable) = self.timers.peek() {
             if !self.tasks.gave_up(runnable.metadata().id) {
@@ -322,6 +323,7 @@ impl State {
         }
     }
 
+    #[inline]
     pub(super) fn task_ended(&mut self, id: TaskId, end: TaskEnd) {
         self.tasks.end(id, end);
     }

@@ -198,6 +198,7 @@ impl TaskTable {
     }
 
     /// Notes that the task was scheduled: the first time, it becomes live.
+    #[inline]
     pub(crate) fn see(&mut self, task: &TaskMetadata) {
         let Some(index) = self.offset(task.id) else {
             if let Some((slot @ Slot::Unseen, info)) = self.stragglers.get_mut(&task.id.as_u64()) {
@@ -247,9 +248,9 @@ impl TaskTable {
                 self.ended_in_window += 1;
                 // The common end needs nothing of the cold part.
                 let info = (end != TaskEnd::Completed).then(|| self.info[index]);
-                if self.states.front() == Some(&Slot::Ended)
-                    || self.ended_in_window >= STRAGGLER_SLACK
-                {
+                // The front is never `Ended` between calls (`trim` pops those): only this
+                // end can have made it so.
+                if index == 0 || self.ended_in_window >= STRAGGLER_SLACK {
                     self.trim();
                 }
                 (was, info)

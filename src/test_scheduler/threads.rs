@@ -58,6 +58,7 @@ impl ForeignWakes {
 
     /// Records a report unless the calling thread is `home`, or parking is allowed, or a
     /// report is already waiting. `what` names what was touched ("task #3 ... was woken").
+    #[inline]
     pub(super) fn check(&self, home: (ThreadId, &str), what: impl FnOnce() -> String) {
         if current_thread_id() == home.0
             || self.allowed.load(Ordering::Relaxed)
@@ -65,16 +66,21 @@ impl ForeignWakes {
         {
             return;
         }
+        self.report_foreign(home.1, what());
+    }
+
+    /// The slow path of `check`: a wake from a foreign thread, reported once.
+    #[cold]
+    #[inline(never)]
+    fn report_foreign(&self, home: &str, what: String) {
         let here = thread::current();
         let report = format!(
-            "non-determinism (seed {}): {} from thread {:?} while the test runs on thread \
-             {:?}; a wake from another OS thread makes the order depend on the OS, not the \
+            "non-determinism (seed {}): {what} from thread {:?} while the test runs on thread \
+             {home:?}; a wake from another OS thread makes the order depend on the OS, not the \
              seed. If the test really waits for a thread or real I/O, call `allow_parking()` \
              on the TestScheduler",
             self.seed,
-            what(),
             here.name().unwrap_or("<unnamed>"),
-            home.1,
         );
         let mut slot = self.report.lock();
         if slot.is_none() {

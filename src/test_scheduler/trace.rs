@@ -59,6 +59,7 @@ impl Trace {
 
     /// Notes that `task` runs next. Returns a description of the divergence if this run
     /// departs from the recorded one.
+    #[inline]
     pub(crate) fn step(&mut self, task: LiveTask) -> Option<String> {
         self.fingerprint = mix(self.fingerprint, task.id.as_u64());
         let step = self.steps;
