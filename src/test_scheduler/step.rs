@@ -21,6 +21,7 @@ use crate::sync::MutexGuard;
 impl TestScheduler {
     /// The state, with every task end recorded so far applied (see `run_next`). Runnables
     /// of cancelled timers taken off the heap under it are dropped when it is released.
+    #[inline]
     pub(super) fn lock(&self) -> Locked<'_> {
         let mut state = self.state.lock();
         state.apply_log(self.tracker.log());
