@@ -198,8 +198,19 @@ impl TaskTable {
     }
 
     /// Notes that the task was scheduled: the first time, it becomes live.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn see(&mut self, task: &TaskMetadata) {
+        // Most schedules are a new task's first, one past the end of the window: inline.
+        if self.offset(task.id) == Some(self.states.len()) {
+            self.states.push_back(Slot::Live);
+            self.info.push_back(LiveTask::from(task));
+            return;
+        }
+        self.see_again(task);
+    }
+
+    /// `see`, for every case but a new task's first schedule.
+    fn see_again(&mut self, task: &TaskMetadata) {
         let Some(index) = self.offset(task.id) else {
             if let Some((slot @ Slot::Unseen, info)) = self.stragglers.get_mut(&task.id.as_u64()) {
                 *slot = Slot::Live;
@@ -235,7 +246,31 @@ impl TaskTable {
 
     /// Marks the task ended and records how (once: a second end of the same task is
     /// ignored).
+    #[inline(always)]
     pub(crate) fn end(&mut self, id: TaskId, end: TaskEnd) {
+        // Most ends are a live task of the window completing: inline.
+        if end == TaskEnd::Completed {
+            if let Some(slot) = self.offset(id).and_then(|index| {
+                let slot = self.states.get_mut(index)?;
+                (*slot == Slot::Live).then_some((slot, index))
+            }) {
+                let (slot, index) = slot;
+                *slot = Slot::Ended;
+                self.ended_in_window += 1;
+                self.ended.finished += 1;
+                // The front is never `Ended` between calls (`trim` pops those): only this
+                // end can have made it so.
+                if index == 0 || self.ended_in_window >= STRAGGLER_SLACK {
+                    self.trim();
+                }
+                return;
+            }
+        }
+        self.end_other(id, end);
+    }
+
+    /// `end`, for every case but a live task of the window completing.
+    fn end_other(&mut self, id: TaskId, end: TaskEnd) {
         let (was, info) = match self.offset(id) {
             Some(index) => {
                 let Some(slot) = self.states.get_mut(index) else {
