@@ -11,7 +11,7 @@ impl TestScheduler {
     /// Queues a runnable the way every `schedule*` does: the task becomes live at its first
     /// schedule, a wake from a foreign thread is reported, a parked blocker is woken.
     fn enqueue(&self, runnable: Runnable, queue: impl FnOnce(&mut super::State, Runnable)) {
-        let mut state = self.lock();
+        let mut state = self.lock_inlined();
         #[cfg(feature = "std")]
         self.foreign
             .check((self.owner.thread, &self.owner.name), || {
