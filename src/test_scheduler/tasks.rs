@@ -250,23 +250,29 @@ impl TaskTable {
     pub(crate) fn end(&mut self, id: TaskId, end: TaskEnd) {
         // Most ends are a live task of the window completing: inline.
         if end == TaskEnd::Completed {
-            if let Some(slot) = self.offset(id).and_then(|index| {
+            if let Some((slot, index)) = self.offset(id).and_then(|index| {
                 let slot = self.states.get_mut(index)?;
                 (*slot == Slot::Live).then_some((slot, index))
             }) {
-                let (slot, index) = slot;
                 *slot = Slot::Ended;
-                self.ended_in_window += 1;
                 self.ended.finished += 1;
-                // The front is never `Ended` between calls (`trim` pops those): only this
-                // end can have made it so.
-                if index == 0 || self.ended_in_window >= STRAGGLER_SLACK {
-                    self.trim();
-                }
+                self.window_slot_ended(index);
                 return;
             }
         }
         self.end_other(id, end);
+    }
+
+    /// Counts the window's slot `index`, just marked `Ended`, and trims the window if that
+    /// slot was its front or enough have ended.
+    #[inline(always)]
+    fn window_slot_ended(&mut self, index: usize) {
+        self.ended_in_window += 1;
+        // The front is never `Ended` between calls (`trim` pops those): only this end can
+        // have made it so.
+        if index == 0 || self.ended_in_window >= STRAGGLER_SLACK {
+            self.trim();
+        }
     }
 
     /// `end`, for every case but a live task of the window completing.
@@ -280,14 +286,9 @@ impl TaskTable {
                 if was == Slot::Ended {
                     return;
                 }
-                self.ended_in_window += 1;
                 // The common end needs nothing of the cold part.
                 let info = (end != TaskEnd::Completed).then(|| self.info[index]);
-                // The front is never `Ended` between calls (`trim` pops those): only this
-                // end can have made it so.
-                if index == 0 || self.ended_in_window >= STRAGGLER_SLACK {
-                    self.trim();
-                }
+                self.window_slot_ended(index);
                 (was, info)
             }
             None => match self.stragglers.remove(&id.as_u64()) {
