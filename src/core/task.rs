@@ -223,15 +223,26 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match self.poll_output(cx) {
             Poll::Ready(Some(value)) => Poll::Ready(value),
-            Poll::Ready(None) => match &self.0 {
-                Inner::Spawned { id, spawned_at, .. } => panic!(
-                    "task {id} spawned at {spawned_at} was cancelled before it finished \
-                     (its scheduler dropped it, e.g. at shutdown), or was polled after it \
-                     completed; await `.fallible()` to get `None` instead of this panic"
-                ),
-                _ => panic!("task {} was polled after it completed", self.id()),
-            },
+            Poll::Ready(None) => self.no_output(),
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Task<T> {
+    /// The panic of a poll that found no output: out of line and cold, so that `poll`
+    /// stays small enough to inline into its caller.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn no_output(&self) -> ! {
+        match &self.0 {
+            Inner::Spawned { id, spawned_at, .. } => panic!(
+                "task {id} spawned at {spawned_at} was cancelled before it finished \
+                 (its scheduler dropped it, e.g. at shutdown), or was polled after it \
+                 completed; await `.fallible()` to get `None` instead of this panic"
+            ),
+            _ => panic!("task {} was polled after it completed", self.id()),
         }
     }
 }

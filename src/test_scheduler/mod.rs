@@ -117,10 +117,6 @@ pub struct TestScheduler {
     tracker: Tracker,
     /// Set while a background runnable runs, for `is_main_thread`.
     running_background: AtomicBool,
-    /// The end of the task `run_next` ran last, not yet applied to the task table (0: none).
-    /// Only `std` builds collect ends this way (32-bit embedded targets lack 64-bit atomics).
-    #[cfg(feature = "std")]
-    pending_end: ::core::sync::atomic::AtomicU64,
     /// Steps started and blocked futures polled: what the runner's watchdog watches (only a
     /// change matters, so it may wrap).
     progress: AtomicUsize,
@@ -199,8 +195,6 @@ impl TestScheduler {
             state: Mutex::new(State::new(config)),
             tracker,
             running_background: AtomicBool::new(false),
-            #[cfg(feature = "std")]
-            pending_end: ::core::sync::atomic::AtomicU64::new(0),
             progress: AtomicUsize::new(0),
             #[cfg(feature = "std")]
             parked_for_real: AtomicUsize::new(0),

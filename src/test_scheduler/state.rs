@@ -296,6 +296,9 @@ impl State {
         if log.has_events() {
             self.apply_events(log);
         }
+        if let Some((id, end)) = log.take_last_end() {
+            self.task_ended(id, end);
+        }
     }
 
     #[inline(never)]

@@ -1,10 +1,12 @@
 //! One step of the `TestScheduler`: pick a runnable under the lock, check the step budget
-//! and the determinism trace, run it outside the lock, and collect how its task ended; and
-//! the lock itself, which applies the ends recorded meanwhile.
+//! and the determinism trace, and run it outside the lock; and the lock itself, which
+//! applies the task ends recorded meanwhile.
 
+use ::core::mem::ManuallyDrop;
 #[cfg(feature = "std")]
 use ::core::sync::atomic::AtomicUsize;
 use ::core::sync::atomic::{AtomicBool, Ordering};
+use alloc::vec::Vec;
 
 #[cfg(feature = "std")]
 use super::report::Blocked;
@@ -12,10 +14,6 @@ use super::report::{FINAL_STRETCH, budget_report};
 use super::state::{Pick, State};
 use super::{LiveTask, TestScheduler};
 use crate::core::Runnable;
-#[cfg(feature = "std")]
-use crate::core::TaskId;
-#[cfg(feature = "std")]
-use crate::core::tracking::TaskEnd;
 use crate::sync::MutexGuard;
 
 impl TestScheduler {
@@ -31,12 +29,7 @@ impl TestScheduler {
     pub(super) fn lock_inlined(&self) -> Locked<'_> {
         let mut state = self.state.lock();
         state.apply_log(self.tracker.log());
-        #[cfg(feature = "std")]
-        if self.pending_end.load(Ordering::Relaxed) != 0 {
-            let (id, end) = decode_end(self.pending_end.swap(0, Ordering::Relaxed));
-            state.task_ended(id, end);
-        }
-        Locked(Some(state))
+        Locked(ManuallyDrop::new(state))
     }
 
     /// Picks and runs the next runnable; see `tick`.
@@ -98,31 +91,8 @@ impl TestScheduler {
         self.progress();
         let background = !runnable.metadata().foreground;
         let _flag = BackgroundFlag::set(&self.running_background, background);
-        self.run_runnable(runnable);
-        true
-    }
-
-    /// Runs one runnable. With `std`, the task's end (if it ends now) comes back directly and
-    /// is applied at the next lock, sparing a lock per task. A nested run (a task that
-    /// blocks, or ticks, inside its own poll) may have left an end there: the later store
-    /// takes the slot and applies the earlier end itself, so no end is ever lost.
-    #[cfg(feature = "std")]
-    fn run_runnable(&self, runnable: Runnable) {
-        if let Some((id, end)) = crate::core::tracking::run_collecting(self.tracker.log(), runnable)
-        {
-            let earlier = self
-                .pending_end
-                .swap(encode_end(id, end), Ordering::Relaxed);
-            if earlier != 0 {
-                let (id, end) = decode_end(earlier);
-                self.state.lock().task_ended(id, end);
-            }
-        }
-    }
-
-    #[cfg(not(feature = "std"))]
-    fn run_runnable(&self, runnable: Runnable) {
         runnable.run();
+        true
     }
 
     /// Notes progress for the runner's watchdog: only a change matters, so a plain load and
@@ -158,66 +128,43 @@ impl TestScheduler {
 }
 
 /// The locked state; runnables discarded under the lock (cancelled timers) are dropped
-/// after it is released, since dropping a task may wake its awaiter, which schedules.
-pub(super) struct Locked<'a>(Option<MutexGuard<'a, State>>);
+/// after it is released, since dropping a task may wake its awaiter, which schedules. The
+/// guard is in a `ManuallyDrop` so that its drop can come first, with no `Option` to check
+/// at every access (a dozen a step).
+pub(super) struct Locked<'a>(ManuallyDrop<MutexGuard<'a, State>>);
 
 impl ::core::ops::Deref for Locked<'_> {
     type Target = State;
+    #[inline(always)]
     fn deref(&self) -> &State {
-        self.0.as_ref().expect("held until dropped")
+        &self.0
     }
 }
 
 impl ::core::ops::DerefMut for Locked<'_> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("held until dropped")
+        &mut self.0
     }
 }
 
 impl Drop for Locked<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self
-            .0
-            .as_ref()
-            .is_some_and(|state| !state.discarded.is_empty())
-        {
-            self.drop_discarded();
-        }
+        let discarded = match self.0.discarded.is_empty() {
+            true => None,
+            false => Some(take_discarded(&mut self.0)),
+        };
+        // SAFETY: the guard is dropped once, here, and never used after: `self` goes away
+        // when this returns.
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+        drop(discarded);
     }
 }
 
-impl Locked<'_> {
-    #[cold]
-    fn drop_discarded(&mut self) {
-        if let Some(mut state) = self.0.take() {
-            let discarded = ::core::mem::take(&mut state.discarded);
-            drop(state);
-            drop(discarded);
-        }
-    }
-}
-
-/// A task end packed in a `u64` (never 0): the id, shifted, and the kind in the low bits.
-#[cfg(feature = "std")]
-fn encode_end(id: TaskId, end: TaskEnd) -> u64 {
-    let kind = match end {
-        TaskEnd::Completed => 1,
-        TaskEnd::Cancelled => 2,
-        TaskEnd::Panicked => 3,
-    };
-    (id.as_u64() << 2) | kind
-}
-
-#[cfg(feature = "std")]
-fn decode_end(packed: u64) -> (TaskId, TaskEnd) {
-    let end = match packed & 3 {
-        1 => TaskEnd::Completed,
-        2 => TaskEnd::Cancelled,
-        _ => TaskEnd::Panicked,
-    };
-    let id = TaskId::from_raw(packed >> 2).expect("a packed end holds a task id");
-    (id, end)
+#[cold]
+fn take_discarded(state: &mut State) -> Vec<Runnable> {
+    ::core::mem::take(&mut state.discarded)
 }
 
 /// Marks whether a background runnable is running, for `is_main_thread`, and puts back

@@ -9,13 +9,10 @@
 //! abort-on-panic guard, so nothing overridable, nothing that blocks, and no scheduler's
 //! `Drop` may run there. The scheduler drains the log whenever it takes its own lock.
 //!
-//! With `std` there is also a fast path for the common case: the end happens inside
-//! `Runnable::run`, called by the very scheduler that wants to hear of it. That scheduler
-//! runs the runnable through `run_collecting`, and the end comes back through a
-//! thread-local slot instead of the log's lock. The slot names the log by address and the
-//! task by id; an end that matches neither takes the log. The address cannot be reused
-//! while the task's guard lives (it holds the log).
-
+//! There is also a fast path for the common case, one end between two of the scheduler's
+//! locks: the log keeps one end in an atomic slot beside its lock, and an end that finds
+//! the slot free takes it with one compare-and-swap. The scheduler empties the slot at
+//! every lock, after the events. (Targets without 64-bit atomics always take the lock.)
 //!
 //! Without the `test-scheduler` feature no scheduler can track tasks, so `untracked.rs`
 //! stands in with the same names (a watch of zero size) and the spawn helpers spawn each

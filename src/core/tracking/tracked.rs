@@ -1,6 +1,8 @@
 use ::core::future::Future;
 use ::core::panic::Location;
 use ::core::pin::Pin;
+#[cfg(target_has_atomic = "64")]
+use ::core::sync::atomic::AtomicU64;
 use ::core::sync::atomic::{AtomicBool, Ordering};
 use ::core::task::{Context, Poll};
 use alloc::sync::Arc;
@@ -48,6 +50,11 @@ pub(crate) struct EndLog {
     events: Mutex<Vec<TaskEvent>>,
     /// Whether `events` may hold something: lets the scheduler skip the lock when not.
     pending: AtomicBool,
+    /// One end, packed as in `EndGuard`, or 0: an end that finds it free takes it, one
+    /// atomic write in place of the lock of `events`. The scheduler empties it at every
+    /// lock, and one task ends between two locks, so nearly every end takes it.
+    #[cfg(target_has_atomic = "64")]
+    last_end: AtomicU64,
     /// Wraps the waker each tracked task is polled with (the TestScheduler's
     /// `pending_traces`); `None`, the default, costs a poll one branch.
     #[cfg(feature = "std")]
@@ -79,6 +86,34 @@ impl EndLog {
         if self.pending.swap(false, Ordering::Acquire) {
             into.append(&mut self.events.lock());
         }
+    }
+
+    /// Records an end, packed as in `EndGuard`, in `last_end` if it is free; `false` if the
+    /// caller must push it to `events`.
+    #[inline]
+    fn offer_end(&self, packed: u64) -> bool {
+        #[cfg(target_has_atomic = "64")]
+        return self
+            .last_end
+            .compare_exchange(0, packed, Ordering::Release, Ordering::Relaxed)
+            .is_ok();
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            let _ = packed;
+            false
+        }
+    }
+
+    /// Takes the end waiting in `last_end`, if any. The scheduler applies it after the
+    /// events it drained: the order of two ends does not matter to it, and a task's
+    /// `GaveUp` never follows its own end (a handle gives up only on an unfinished task).
+    #[inline]
+    pub(crate) fn take_last_end(&self) -> Option<(TaskId, TaskEnd)> {
+        #[cfg(target_has_atomic = "64")]
+        if self.last_end.load(Ordering::Relaxed) != 0 {
+            return Some(unpack_end(self.last_end.swap(0, Ordering::Acquire)));
+        }
+        None
     }
 
     #[cfg(feature = "std")]
@@ -142,20 +177,10 @@ pub(crate) struct Await {
 mod slot {
     use ::core::cell::Cell;
 
-    use super::{Await, EndLog, TaskEnd, TaskId};
-    use crate::core::scheduler::Runnable;
-
-    /// The task the thread is running for a tracking scheduler right now, and its end.
-    #[derive(Copy, Clone)]
-    struct Slot {
-        log: *const (),
-        running: Option<TaskId>,
-        ended: Option<(TaskId, TaskEnd)>,
-    }
+    use super::{Await, EndLog};
 
     /// The blocked future the thread is polling for a tracking scheduler right now, and the
-    /// last `Task` of that scheduler it awaited without result. Apart from `Slot`, so that
-    /// running a task (the hot path) copies no more than it needs.
+    /// last `Task` of that scheduler it awaited without result.
     #[derive(Copy, Clone)]
     struct Polling {
         log: *const (),
@@ -163,38 +188,19 @@ mod slot {
     }
 
     std::thread_local! {
-        static SLOT: Cell<Slot> = const {
-            Cell::new(Slot { log: ::core::ptr::null(), running: None, ended: None })
-        };
         static POLLING: Cell<Polling> = const {
             Cell::new(Polling { log: ::core::ptr::null(), awaited: None })
         };
     }
 
-    /// Puts back what a `Cell` held when dropped, even on unwinding: nested runs (a task
-    /// blocking on another task) save and restore, so each run sees only its own.
+    /// Puts back what a `Cell` held when dropped, even on unwinding: nested polls (a block
+    /// inside a block) save and restore, so each sees only its own.
     struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
 
     impl<T: Copy + 'static> Drop for Restore<T> {
         fn drop(&mut self) {
             self.0.set(self.1);
         }
-    }
-
-    /// Runs `runnable` for the scheduler whose log is `log`; how its task ended, if it ended
-    /// during this run.
-    pub(crate) fn run_collecting(log: &EndLog, runnable: Runnable) -> Option<(TaskId, TaskEnd)> {
-        let running = Some(runnable.metadata().id);
-        let outer = SLOT.replace(Slot {
-            log: log.address(),
-            running,
-            ended: None,
-        });
-        let restore = Restore(&SLOT, outer);
-        runnable.run();
-        let ended = SLOT.get().ended;
-        drop(restore);
-        ended
     }
 
     /// Runs `poll` (a poll of a blocked future) for the scheduler whose log is `log`; the
@@ -211,22 +217,6 @@ mod slot {
         awaited
     }
 
-    /// Hands `end` to the scheduler whose log is `log` if it is running task `id` on this
-    /// thread right now; `false` if the caller must record it in the log.
-    pub(crate) fn try_collect(log: &EndLog, id: TaskId, end: TaskEnd) -> bool {
-        SLOT.try_with(|slot| {
-            let mut current = slot.get();
-            let ours = current.log == log.address() && current.running == Some(id);
-            if ours && current.ended.is_none() {
-                current.ended = Some((id, end));
-                slot.set(current);
-                return true;
-            }
-            false
-        })
-        .unwrap_or(false)
-    }
-
     /// Notes that the blocked future polled for the scheduler whose log is `log` awaited a
     /// task and has to wait for it.
     pub(crate) fn note_await(log: &EndLog, awaited: Await) {
@@ -241,9 +231,9 @@ mod slot {
 }
 
 #[cfg(feature = "std")]
-use slot::{note_await, try_collect};
+use slot::note_await;
 #[cfg(feature = "std")]
-pub(crate) use slot::{poll_collecting, run_collecting};
+pub(crate) use slot::poll_collecting;
 
 /// What a spawned task's handle keeps of its scheduler's tracking: the log to tell when it
 /// gives up, if the scheduler tracks tasks.
@@ -301,9 +291,8 @@ impl Watch {
     }
 }
 
-/// Records how a tracked task's future ended when it is dropped: in the running
-/// scheduler's thread-local slot, or in its log. Nothing else runs here (see the module
-/// docs).
+/// Records how a tracked task's future ended when it is dropped: in its log's slot if
+/// free, else in the log. Nothing else runs here (see the module docs).
 struct EndGuard {
     log: Arc<EndLog>,
     /// The task's id in the low bits, how it ended in the top two: 16 bytes for the guard,
@@ -342,28 +331,27 @@ impl EndGuard {
         };
         self.id_and_end = (self.id_and_end & ID_MASK) | (code << END_SHIFT);
     }
+}
 
-    fn id(&self) -> TaskId {
-        TaskId::from_raw(self.id_and_end & ID_MASK).expect("a tracked id is never 0")
-    }
-
-    fn end(&self) -> TaskEnd {
-        match self.id_and_end >> END_SHIFT {
-            0 => TaskEnd::Completed,
-            1 => TaskEnd::Cancelled,
-            _ => TaskEnd::Panicked,
-        }
-    }
+/// The id and end an `EndGuard` packed in its `id_and_end`.
+fn unpack_end(packed: u64) -> (TaskId, TaskEnd) {
+    let id = TaskId::from_raw(packed & ID_MASK).expect("a tracked id is never 0");
+    let end = match packed >> END_SHIFT {
+        0 => TaskEnd::Completed,
+        1 => TaskEnd::Cancelled,
+        _ => TaskEnd::Panicked,
+    };
+    (id, end)
 }
 
 impl Drop for EndGuard {
+    #[inline]
     fn drop(&mut self) {
-        let (id, end) = (self.id(), self.end());
-        #[cfg(feature = "std")]
-        if try_collect(&self.log, id, end) {
-            return; // the scheduler running this task collects its end itself
+        // Never 0: the id is not.
+        if !self.log.offer_end(self.id_and_end) {
+            let (id, end) = unpack_end(self.id_and_end);
+            self.log.push(TaskEvent::Ended(id, end));
         }
-        self.log.push(TaskEvent::Ended(id, end));
     }
 }
 
@@ -386,11 +374,14 @@ impl<F: Future> Future for Tracked<F> {
         #[cfg(feature = "std")]
         let hook = guard.log.waker_hook.as_deref();
         #[cfg(feature = "std")]
-        let id = guard.id();
+        let packed = guard.id_and_end; // unpacked only for a hook
         #[cfg(feature = "std")]
         let poll = match std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| match hook {
             None => future.poll(cx),
-            Some(hook) => future.poll(&mut Context::from_waker(&hook.wrap(id, cx.waker()))),
+            Some(hook) => {
+                let id = unpack_end(packed).0;
+                future.poll(&mut Context::from_waker(&hook.wrap(id, cx.waker())))
+            }
         })) {
             Ok(poll) => poll,
             Err(panic) => {
