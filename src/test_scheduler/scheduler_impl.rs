@@ -11,7 +11,7 @@ impl TestScheduler {
     /// Queues a runnable the way every `schedule*` does: the task becomes live at its first
     /// schedule, a wake from a foreign thread is reported, a parked blocker is woken.
     fn enqueue(&self, runnable: Runnable, queue: impl FnOnce(&mut super::State, Runnable)) {
-        let mut state = self.lock_inlined();
+        let mut state = self.lock_for_enqueue();
         #[cfg(feature = "std")]
         self.foreign
             .check((self.owner.thread, &self.owner.name), || {
@@ -23,6 +23,7 @@ impl TestScheduler {
         for (_, unparker) in &state.parked {
             unparker.unpark();
         }
+        state.unlock();
     }
 }
 
