@@ -10,6 +10,9 @@ use core::task::{Context, Poll, Waker};
 use std::sync::Mutex;
 
 /// Takes a finished task's output: one poll with a no-op waker, the same for every line.
+/// Always inlined, so that no line pays a call that LLVM chose for one task type and not
+/// for another (it inlined this for async-task's `Task`, not for this crate's).
+#[inline(always)]
 pub(crate) fn output<T>(mut task: impl Future<Output = T> + Unpin) -> T {
     match Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(value) => value,
