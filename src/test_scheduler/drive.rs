@@ -37,9 +37,11 @@ impl WakeFlag {
     /// Checks a wake or drop of the waker (`what`) against the blocking thread.
     pub(super) fn report_use(&self, what: &str) {
         if let Some(watch) = &self.watch {
-            watch.reports.check((watch.home, &watch.home_name), || {
-                alloc::format!("the waker of the future blocked in `block` was {what}")
-            });
+            watch.reports.check(
+                watch.home,
+                || &watch.home_name,
+                || alloc::format!("the waker of the future blocked in `block` was {what}"),
+            );
         }
     }
 }

@@ -13,10 +13,11 @@ impl TestScheduler {
     fn enqueue(&self, runnable: Runnable, queue: impl FnOnce(&mut super::State, Runnable)) {
         let mut state = self.lock_for_enqueue();
         #[cfg(feature = "std")]
-        self.foreign
-            .check((self.owner.thread, &self.owner.name), || {
-                alloc::format!("{} was woken", runnable.metadata())
-            });
+        self.foreign.check(
+            self.owner.thread,
+            || &self.owner.name,
+            || alloc::format!("{} was woken", runnable.metadata()),
+        );
         state.tasks.see(runnable.metadata());
         queue(&mut state, runnable);
         #[cfg(feature = "std")]

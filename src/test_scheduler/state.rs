@@ -31,6 +31,9 @@ pub(super) struct State {
     /// `Realtime`. Empty unless a task was spawned with a priority, so the default pick
     /// never looks at them.
     pub(super) prioritized: [VecDeque<Runnable>; 3],
+    /// Whether a runnable ever went into `prioritized`: until one does, the pick need not
+    /// look at its three queues.
+    ever_prioritized: bool,
     /// Main-thread runnables by session (foreground executor), FIFO within each (used with
     /// `randomize_order` on); session 0 is the main one, `spawn_foreground`'s.
     pub(super) sessions: Vec<VecDeque<Runnable>>,
@@ -93,6 +96,7 @@ impl State {
             elapsed: Duration::ZERO,
             ready,
             prioritized: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
+            ever_prioritized: false,
             sessions: Vec::new(),
             blocked_sessions: Vec::new(),
             next_session: 1,
@@ -153,7 +157,7 @@ impl State {
         } else {
             self.open_sessions()
         };
-        if self.prioritized.iter().all(VecDeque::is_empty) {
+        if !self.ever_prioritized || self.prioritized.iter().all(VecDeque::is_empty) {
             // Every task at the default priority: one uniform draw, as before priorities
             // existed, so old seeds replay bit for bit.
             let candidates = self.ready.len() + heads;
@@ -288,6 +292,7 @@ impl State {
         } else if meta.priority == Priority::Medium {
             self.ready.push_back(runnable);
         } else {
+            self.ever_prioritized = true;
             self.prioritized[prioritized_slot(meta.priority)].push_back(runnable);
         }
     }

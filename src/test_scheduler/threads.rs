@@ -59,14 +59,20 @@ impl ForeignWakes {
     /// Records a report unless the calling thread is `home`, or parking is allowed, or a
     /// report is already waiting. `what` names what was touched ("task #3 ... was woken").
     #[inline]
-    pub(super) fn check(&self, home: (ThreadId, &str), what: impl FnOnce() -> String) {
-        if current_thread_id() == home.0
+    pub(super) fn check<'a>(
+        &self,
+        home: ThreadId,
+        home_name: impl FnOnce() -> &'a str,
+        what: impl FnOnce() -> String,
+    ) {
+        if current_thread_id() == home
             || self.allowed.load(Ordering::Relaxed)
             || self.failed.load(Ordering::Relaxed)
         {
             return;
         }
-        self.report_foreign(home.1, what());
+        // The name is read only here: on the hot path it would cost two loads a wake.
+        self.report_foreign(home_name(), what());
     }
 
     /// The slow path of `check`: a wake from a foreign thread, reported once.

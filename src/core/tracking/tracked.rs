@@ -15,14 +15,15 @@ use crate::sync::Mutex;
 /// How a task's future ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum TaskEnd {
-    /// The future returned a value.
-    Completed,
+    /// The future returned a value. (The values are `EndGuard`'s codes, so that unpacking
+    /// an end is a shift.)
+    Completed = 0,
     /// The future was dropped before it finished.
-    Cancelled,
+    Cancelled = 1,
     /// The future panicked (the panic itself goes on to the task's awaiter; without `std`
     /// a panic aborts, so this never happens).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    Panicked,
+    Panicked = 2,
 }
 
 /// How a `Task` handle gave up on its task before it finished.
