@@ -593,7 +593,7 @@ impl fmt::Debug for TestScheduler {
         f.debug_struct("TestScheduler")
             .field("seed", &state.config.seed)
             .field("elapsed", &state.elapsed)
-            .field("ready", &state.ready.len())
+            .field("ready", &(state.ready.len() + state.in_order.len()))
             .field(
                 "foreground",
                 &state

@@ -269,7 +269,7 @@ impl State {
             picker.prune_at = (2 * kept).max(PRUNE_AT_LEAST);
         }
         match candidates[chosen].2 {
-            Queue::Ready(index) => self.ready.swap_remove_back(index),
+            Queue::Ready(index) => Some(self.ready.swap_remove(index)),
             Queue::Prioritized(slot, index) => self.prioritized[slot].swap_remove_back(index),
             Queue::Session(session) => self.sessions[session].pop_front(),
         }

@@ -4,7 +4,7 @@
 //! thread: what the "fresh scheduler per seed" figure pays for.
 
 use ::core::cell::Cell;
-use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use super::tasks::TableBuffers;
 use crate::core::Runnable;
@@ -15,7 +15,7 @@ const KEEP_AT_MOST: usize = 1 << 18;
 
 /// The emptied queues of a dropped scheduler.
 pub(super) struct SpareQueues {
-    pub(super) ready: VecDeque<Runnable>,
+    pub(super) ready: Vec<Runnable>,
     pub(super) tasks: TableBuffers,
 }
 

@@ -145,16 +145,19 @@ impl TestScheduler {
     /// ```
     pub fn pending_task_counts(&self) -> PendingTaskCounts {
         let state = self.lock();
-        let foreground_in_ready = state
-            .ready
+        // Foreground runnables wait among the others only in FIFO order (`randomize_order`
+        // off); otherwise in their sessions.
+        let foreground_in_order = state
+            .in_order
             .iter()
             .filter(|runnable| runnable.metadata().foreground)
             .count();
         let prioritized: usize = state.prioritized.iter().map(|queue| queue.len()).sum();
         let in_sessions: usize = state.sessions.iter().map(|queue| queue.len()).sum();
         PendingTaskCounts {
-            background: state.ready.len() - foreground_in_ready + prioritized,
-            foreground: in_sessions + foreground_in_ready,
+            background: state.ready.len() + state.in_order.len() - foreground_in_order
+                + prioritized,
+            foreground: in_sessions + foreground_in_order,
             deprioritized: state.deprioritized.len(),
             timers: state.timers.len(),
         }
