@@ -283,7 +283,7 @@ impl State {
         }
     }
 
-    #[inline]
+    #[inline(always)] // into `schedule`, every wake's path
     pub(super) fn push_ready(&mut self, runnable: Runnable) {
         let meta = runnable.metadata();
         if !self.config.randomize_order {
