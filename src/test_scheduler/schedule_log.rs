@@ -78,6 +78,12 @@ impl ScheduleLog {
         }
     }
 
+    /// The task of the last step: the one running, or the last one that ran.
+    pub(super) fn last(&self) -> Option<LiveTask> {
+        let step = self.steps.checked_sub(1)?;
+        self.recent[(step % RECENT_STEPS as u64) as usize].map(|(task, _)| task)
+    }
+
     /// The last steps, oldest first.
     fn recent(&self) -> Vec<ScheduleStep> {
         let kept = self.steps.min(RECENT_STEPS as u64);

@@ -13,7 +13,7 @@ use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
 #[cfg(feature = "std")]
 use super::spare_queues::SpareQueues;
-use super::tasks::{LiveTask, TaskTable};
+use super::tasks::TaskTable;
 use super::trace::Trace;
 use crate::core::tracking::{TaskEnd, TaskEvent};
 use crate::core::{Priority, Runnable, TaskId, TaskLabel};
@@ -55,8 +55,6 @@ pub(super) struct State {
     /// The steps as the user reads them (the last few, or all), for reports.
     pub(super) schedule: ScheduleLog,
     pub(super) waiting_hint: Option<String>,
-    /// The task `run_next` picked last: the one running, or the last one that ran.
-    pub(super) last_run: Option<LiveTask>,
     /// The tasks run in the last stretch before the step budget ran out, for its report.
     pub(super) final_steps: Vec<TaskId>,
     /// Whether a runner drives this scheduler (its outermost `block` is the test body).
@@ -111,7 +109,6 @@ impl State {
             trace: Trace::new(),
             schedule,
             waiting_hint: None,
-            last_run: None,
             final_steps: Vec::new(),
             in_runner: false,
             discarded: Vec::new(),

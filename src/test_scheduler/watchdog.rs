@@ -191,7 +191,7 @@ impl Entry {
     fn report_and_exit(&self, test: &TestScheduler, replay_command: &str) -> ! {
         let (seed, last_run) = {
             let state = test.lock();
-            (state.config.seed, state.last_run)
+            (state.config.seed, state.schedule.last())
         };
         let running = match last_run {
             Some(task) => format!(
