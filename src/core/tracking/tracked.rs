@@ -364,6 +364,7 @@ pub(crate) struct Tracked<F> {
 impl<F: Future> Future for Tracked<F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is pinned structurally: it is never moved out of `Tracked`, and
         // is dropped in place with it; `guard` is never pinned (it is `Unpin` and only
