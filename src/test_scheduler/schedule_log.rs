@@ -79,6 +79,7 @@ impl ScheduleLog {
     }
 
     /// The task of the last step: the one running, or the last one that ran.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // the stuck reports need `std`
     pub(super) fn last(&self) -> Option<LiveTask> {
         let step = self.steps.checked_sub(1)?;
         self.recent[(step % RECENT_STEPS as u64) as usize].map(|(task, _)| task)
