@@ -57,6 +57,7 @@ mod urw;
 mod wait;
 #[cfg(feature = "std")]
 mod watchdog;
+mod window;
 
 use ::core::fmt;
 use ::core::sync::atomic::{AtomicBool, AtomicUsize};

@@ -3,9 +3,10 @@
 
 use ::core::fmt;
 use ::core::panic::Location;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use super::window::Window;
 use crate::core::tracking::{GaveUp, TaskEnd};
 use crate::core::{TaskId, TaskLabel, TaskMetadata};
 
@@ -61,9 +62,9 @@ impl From<&TaskMetadata> for LiveTask {
 const STRAGGLER_SLACK: usize = 4096;
 
 /// One byte a task, without a payload, so that comparing slots is comparing bytes.
-#[derive(Copy, Clone, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[repr(u8)]
-enum Slot {
+pub(super) enum Slot {
     /// Id handed out, not scheduled yet (spawned on another thread a moment ago).
     Unseen,
     Live,
@@ -123,10 +124,7 @@ impl Ended {
 /// A task table's window memory, empty, passed from one table to the next
 /// (`TaskTable::take_buffers`, `TaskTable::with_buffers`).
 #[cfg(feature = "std")]
-pub(crate) struct TableBuffers {
-    states: VecDeque<Slot>,
-    info: VecDeque<LiveTask>,
-}
+pub(crate) struct TableBuffers(Window);
 
 /// Which tasks are alive. Ids are handed out 1, 2, 3, ... so recent tasks sit in a window
 /// indexed by `id - first`, trimmed from the front as the oldest tasks end. A task that
@@ -135,13 +133,12 @@ pub(crate) struct TableBuffers {
 /// A task enters the table when it is first scheduled (which `spawn` does before it
 /// returns), so spawning takes no lock of its own.
 ///
-/// Hot and cold parts are apart: `states` (one byte a task, touched on every schedule and
-/// at the end) stays in cache with 100,000 tasks queued; `info` is written once and read
-/// only for reports.
+/// Hot and cold parts are apart (see `Window`): the slots (one byte a task, touched on every
+/// schedule and at the end) stay in cache with 100,000 tasks queued; the info is written
+/// once and read only for reports.
 pub(crate) struct TaskTable {
     first: u64,
-    states: VecDeque<Slot>,
-    info: VecDeque<LiveTask>,
+    window: Window,
     /// How many slots of the window are `Ended`.
     ended_in_window: usize,
     stragglers: BTreeMap<u64, (Slot, LiveTask)>,
@@ -152,8 +149,7 @@ impl TaskTable {
     pub(crate) const fn new() -> Self {
         Self {
             first: 1,
-            states: VecDeque::new(),
-            info: VecDeque::new(),
+            window: Window::new(),
             ended_in_window: 0,
             stragglers: BTreeMap::new(),
             ended: Ended {
@@ -168,15 +164,10 @@ impl TaskTable {
     /// An empty table that grows into `buffers` (from an earlier table) before it allocates.
     #[cfg(feature = "std")]
     pub(crate) fn with_buffers(buffers: TableBuffers) -> Self {
-        let TableBuffers {
-            mut states,
-            mut info,
-        } = buffers;
-        states.clear();
-        info.clear();
+        let TableBuffers(mut window) = buffers;
+        window.clear();
         Self {
-            states,
-            info,
+            window,
             ..Self::new()
         }
     }
@@ -184,26 +175,23 @@ impl TaskTable {
     /// The window's memory, emptied, for a later table; this one is left empty.
     #[cfg(feature = "std")]
     pub(crate) fn take_buffers(&mut self) -> TableBuffers {
-        let mut states = ::core::mem::take(&mut self.states);
-        let mut info = ::core::mem::take(&mut self.info);
-        states.clear();
-        info.clear();
-        TableBuffers { states, info }
+        let mut window = ::core::mem::replace(&mut self.window, Window::new());
+        window.clear();
+        TableBuffers(window)
     }
 
     /// How many tasks the window holds without growing.
     #[cfg(feature = "std")]
     pub(crate) fn capacity(&self) -> usize {
-        self.states.capacity().min(self.info.capacity())
+        self.window.capacity()
     }
 
     /// Notes that the task was scheduled: the first time, it becomes live.
     #[inline(always)]
     pub(crate) fn see(&mut self, task: &TaskMetadata) {
         // Most schedules are a new task's first, one past the end of the window: inline.
-        if self.offset(task.id) == Some(self.states.len()) {
-            self.states.push_back(Slot::Live);
-            self.info.push_back(LiveTask::from(task));
+        if self.offset(task.id) == Some(self.window.len()) {
+            self.window.push_back(Slot::Live, LiveTask::from(task));
             return;
         }
         self.see_again(task);
@@ -218,19 +206,18 @@ impl TaskTable {
             }
             return; // otherwise ended and trimmed already
         };
-        if let Some(slot) = self.states.get_mut(index) {
+        if let Some((slot, info)) = self.window.entry_mut(index) {
             if *slot == Slot::Unseen {
                 *slot = Slot::Live;
-                self.info[index] = LiveTask::from(task);
+                *info = LiveTask::from(task);
             }
             return;
         }
-        while self.states.len() < index {
-            self.states.push_back(Slot::Unseen);
-            self.info.push_back(LiveTask::from(task)); // a placeholder until seen
+        while self.window.len() < index {
+            // A placeholder until seen.
+            self.window.push_back(Slot::Unseen, LiveTask::from(task));
         }
-        self.states.push_back(Slot::Live);
-        self.info.push_back(LiveTask::from(task));
+        self.window.push_back(Slot::Live, LiveTask::from(task));
     }
 
     /// Notes that the task's handle gave up on it; `true` if it was running until now.
@@ -251,7 +238,7 @@ impl TaskTable {
         // Most ends are a live task of the window completing: inline.
         if end == TaskEnd::Completed {
             if let Some((slot, index)) = self.offset(id).and_then(|index| {
-                let slot = self.states.get_mut(index)?;
+                let slot = self.window.slot_mut(index)?;
                 (*slot == Slot::Live).then_some((slot, index))
             }) {
                 *slot = Slot::Ended;
@@ -279,7 +266,7 @@ impl TaskTable {
     fn end_other(&mut self, id: TaskId, end: TaskEnd) {
         let (was, info) = match self.offset(id) {
             Some(index) => {
-                let Some(slot) = self.states.get_mut(index) else {
+                let Some(slot) = self.window.slot_mut(index) else {
                     return; // never seen: not ours, or scheduled from afar just now
                 };
                 let was = ::core::mem::replace(slot, Slot::Ended);
@@ -287,7 +274,7 @@ impl TaskTable {
                     return;
                 }
                 // The common end needs nothing of the cold part.
-                let info = (end != TaskEnd::Completed).then(|| self.info[index]);
+                let info = (end != TaskEnd::Completed).then(|| self.window.info(index));
                 self.window_slot_ended(index);
                 (was, info)
             }
@@ -310,27 +297,23 @@ impl TaskTable {
     /// task (400 bytes) beyond the slack.
     fn trim(&mut self) {
         loop {
-            if self.states.front() == Some(&Slot::Ended) {
+            if self.window.front() == Some(Slot::Ended) {
                 self.drop_ended_front();
             }
-            let Some(&front) = self.states.front() else {
+            if self.window.len() == 0 {
                 break; // every slot ended
-            };
+            }
             // Fifteen in sixteen: tasks ending in a random order keep about half the window
             // ended for most of a big run; at one in two every other task of 100,000 went
             // through the map (insert and remove: 400 instructions a task, measured), at
             // seven in eight one in nine still did (114 instructions a task on average).
             let mostly_ended = self.ended_in_window >= STRAGGLER_SLACK
-                && self.ended_in_window / 15 > (self.states.len() - self.ended_in_window);
+                && self.ended_in_window / 15 > (self.window.len() - self.ended_in_window);
             if !mostly_ended {
                 break;
             }
             // The front is live (or given up on): it moves to the map.
-            let info = self
-                .info
-                .pop_front()
-                .expect("states and info have one length");
-            self.states.pop_front();
+            let (front, info) = self.window.pop_front().expect("the front was just read");
             self.stragglers.insert(self.first, (front, info));
             self.first += 1;
         }
@@ -340,64 +323,58 @@ impl TaskTable {
     /// once, so a slot costs the scan of a byte, not two pops (29 instructions a task,
     /// measured, with the tasks ending in a random order).
     fn drop_ended_front(&mut self) {
-        let (front, back) = self.states.as_slices();
-        let ended = match front.iter().position(|slot| *slot != Slot::Ended) {
-            Some(index) => index,
-            None => front.len() + back.iter().take_while(|slot| **slot == Slot::Ended).count(),
-        };
-        self.states.drain(..ended);
-        self.info.drain(..ended);
+        let ended = self.window.count_front(Slot::Ended);
+        self.window.drop_front(ended);
         self.ended_in_window -= ended;
         self.first += ended as u64;
     }
 
     pub(crate) fn is_running(&self, id: TaskId) -> bool {
         let slot = match self.offset(id) {
-            Some(index) => self.states.get(index),
-            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| slot),
+            Some(index) => self.window.slot(index),
+            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| *slot),
         };
-        slot == Some(&Slot::Live)
+        slot == Some(Slot::Live)
     }
 
     /// Whether the task's handle gave up on it (its runnable can be dropped unrun).
     pub(crate) fn gave_up(&self, id: TaskId) -> bool {
         let slot = match self.offset(id) {
-            Some(index) => self.states.get(index),
-            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| slot),
+            Some(index) => self.window.slot(index),
+            None => self.stragglers.get(&id.as_u64()).map(|(slot, _)| *slot),
         };
         matches!(slot, Some(Slot::Dropped | Slot::Cancelled))
     }
 
     /// The tasks that are running, in spawn order.
     pub(crate) fn live(&self) -> impl Iterator<Item = LiveTask> + '_ {
-        let stragglers = self.stragglers.values().map(|(slot, info)| (slot, info));
-        stragglers
-            .chain(self.states.iter().zip(&self.info))
-            .filter(|(slot, _)| **slot == Slot::Live)
-            .map(|(_, info)| *info)
+        self.all()
+            .filter(|(slot, _)| *slot == Slot::Live)
+            .map(|(_, info)| info)
     }
 
     /// Tasks whose handle was dropped and whose future the scheduler has yet to drop.
     pub(crate) fn dropped_pending(&self) -> impl Iterator<Item = LiveTask> + '_ {
-        let stragglers = self.stragglers.values().map(|(slot, info)| (slot, info));
-        stragglers
-            .chain(self.states.iter().zip(&self.info))
-            .filter(|(slot, _)| **slot == Slot::Dropped)
-            .map(|(_, info)| *info)
+        self.all()
+            .filter(|(slot, _)| *slot == Slot::Dropped)
+            .map(|(_, info)| info)
+    }
+
+    /// Every slot the table keeps, stragglers (the oldest) first.
+    fn all(&self) -> impl Iterator<Item = (Slot, LiveTask)> + '_ {
+        let stragglers = self.stragglers.values().copied();
+        stragglers.chain(self.window.iter())
     }
 
     /// How many slots the table keeps (for tests of its memory use).
     #[cfg(test)]
     fn slots(&self) -> usize {
-        self.states.len() + self.stragglers.len()
+        self.window.len() + self.stragglers.len()
     }
 
     fn slot_mut(&mut self, id: TaskId) -> Option<(&mut Slot, &mut LiveTask)> {
         match self.offset(id) {
-            Some(index) => {
-                let slot = self.states.get_mut(index)?;
-                Some((slot, &mut self.info[index]))
-            }
+            Some(index) => self.window.entry_mut(index),
             None => self
                 .stragglers
                 .get_mut(&id.as_u64())
