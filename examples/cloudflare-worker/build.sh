@@ -8,11 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --locked --release --target wasm32-unknown-unknown
+target_dir=${CARGO_TARGET_DIR:-target}
 # `--target module`: one ES module that imports the wasm with `import source` (a source-phase
 # import, which workerd supports) and instantiates it on load; no bundler needed.
 rm -rf build
 wasm-bindgen --target module --out-dir build --no-typescript \
-  target/wasm32-unknown-unknown/release/cloudflare_worker_example.wasm
+  "$target_dir/wasm32-unknown-unknown/release/cloudflare_worker_example.wasm"
 
 # Module names are paths from this directory (worker.mjs imports ./build/...); embeds are
 # relative to build/, where this file lives.
