@@ -5,36 +5,29 @@
 //! Changing anything here changes every schedule: a breaking change (say so in CHANGELOG).
 
 use ::core::fmt;
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Core;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::rand_core::block::BlockRng;
 
-/// A seeded ChaCha8 stream, drawn one number ahead so the next pick can be foreseen (and
-/// its task fetched into the cache while this one runs) without changing the stream.
+/// A seeded ChaCha8 stream: `ChaCha8Rng`'s, number for number, through its block buffer
+/// directly, so that the draws still in the buffer can be foreseen (and the tasks of the
+/// picks they make fetched into the cache while this one runs, see `prefetch`) without
+/// changing the stream or adding to a draw.
 pub(crate) struct SeededRng {
-    stream: ChaCha8Rng,
-    /// The number the next draw returns.
-    ahead: u64,
+    stream: BlockRng<ChaCha8Core>,
 }
 
 impl SeededRng {
     pub(crate) fn new(seed: u64) -> Self {
-        // SplitMix64 spreads the u64 over the 32-byte key.
-        let mut state = seed;
-        let mut key = [0u8; 32];
-        for chunk in key.chunks_exact_mut(8) {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        Self {
+            stream: BlockRng::new(ChaCha8Core::from_seed(key(seed))),
         }
-        let mut stream = ChaCha8Rng::from_seed(key);
-        let ahead = stream.next_u64();
-        Self { stream, ahead }
     }
 
+    /// The next 64 bits: two words, low first, as `ChaCha8Rng::next_u64`.
+    #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
-        ::core::mem::replace(&mut self.ahead, self.stream.next_u64())
+        self.stream.next_u64_from_u32()
     }
 
     /// A number in `0..n` (`n > 0`), by multiply-and-shift: one draw, no loop.
@@ -42,9 +35,16 @@ impl SeededRng {
         reduce(self.next_u64(), n)
     }
 
-    /// What `below(n)` returns if it is the next draw, without drawing.
-    pub(crate) fn peek_below(&self, n: usize) -> usize {
-        reduce(self.ahead, n)
+    /// What `below(n)` returns if it is the draw `later` draws after the next (`0`: the
+    /// next), without drawing; `None` if that draw is not in the buffer yet (a block holds
+    /// 32 draws).
+    #[inline]
+    pub(crate) fn peek_below(&self, later: usize, n: usize) -> Option<usize> {
+        let words = self.stream.remaining_results();
+        match words.get(2 * later..2 * later + 2) {
+            Some(&[low, high]) => Some(reduce(u64::from(high) << 32 | u64::from(low), n)),
+            _ => None,
+        }
     }
 
     /// A fair coin: `true` half the time.
@@ -83,6 +83,20 @@ impl SeededRng {
             None => self.next_u64() as usize, // the whole of usize
         }
     }
+}
+
+/// The ChaCha key of `seed`: SplitMix64 spreads the u64 over the 32 bytes.
+fn key(seed: u64) -> [u8; 32] {
+    let mut state = seed;
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_exact_mut(8) {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    key
 }
 
 /// Maps 64 random bits to `0..n` (`n > 0`).
@@ -149,15 +163,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn peeking_foresees_the_next_draw_and_leaves_the_stream_alone() {
-        let mut peeked = SeededRng::new(7);
-        let mut plain = SeededRng::new(7);
-        for n in 1..200 {
-            let foreseen = peeked.peek_below(n);
-            assert_eq!(foreseen, peeked.peek_below(n), "peeking draws nothing");
-            assert_eq!(peeked.below(n), foreseen);
-            assert_eq!(plain.below(n), foreseen, "the stream is the unpeeked one");
+    fn the_stream_is_chacha8rngs_number_for_number() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_chacha::rand_core::Rng;
+        for seed in [0, 3, u64::MAX] {
+            let mut ours = SeededRng::new(seed);
+            let mut theirs = ChaCha8Rng::from_seed(key(seed));
+            // Past several blocks (32 draws each).
+            for n in 0..200 {
+                assert_eq!(ours.next_u64(), theirs.next_u64(), "seed {seed}, draw {n}");
+            }
         }
-        // (The golden fingerprints pin the stream itself: the look-ahead skips no number.)
+    }
+
+    #[test]
+    fn peeking_foresees_the_draws_in_the_buffer_and_leaves_the_stream_alone() {
+        let mut plain = SeededRng::new(11);
+        let draws: alloc::vec::Vec<u64> = (0..200).map(|_| plain.next_u64()).collect();
+        let mut peeked = SeededRng::new(11);
+        let mut foreseen = 0;
+        // Past several block boundaries (32 draws a block).
+        for step in 0..150 {
+            let n = 1_000 + step;
+            for later in 0..40 {
+                if let Some(index) = peeked.peek_below(later, n) {
+                    assert_eq!(
+                        index,
+                        reduce(draws[step + later], n),
+                        "step {step}, +{later}"
+                    );
+                    foreseen += 1;
+                }
+            }
+            assert_eq!(
+                peeked.below(n),
+                reduce(draws[step], n),
+                "the stream is the plain one"
+            );
+        }
+        // Each draw but a block's first is foreseen from the draws before it in its block.
+        assert!(foreseen > 150 * 10, "{foreseen}");
     }
 }

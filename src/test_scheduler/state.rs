@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use super::config::TestSchedulerConfig;
 use super::picker::Picker;
-use super::prefetch::{PREFETCH_FROM, prefetch_task};
+use super::prefetch::{PREFETCH_FROM, SLOT_LEAD, TASK_LEAD, prefetch_line, prefetch_task};
 use super::rng::SeededRng;
 use super::schedule_log::ScheduleLog;
 #[cfg(feature = "std")]
@@ -169,7 +169,7 @@ impl State {
                 return if choice < self.ready.len() {
                     let picked = self.ready.swap_remove(choice);
                     if self.ready.len() >= PREFETCH_FROM {
-                        self.prefetch_next_pick(heads);
+                        self.prefetch_next_picks(heads);
                     }
                     Some(picked)
                 } else {
@@ -216,13 +216,25 @@ impl State {
         unreachable!("the draw is below the total weight")
     }
 
-    /// Prefetches the task the next uniform pick takes if nothing is scheduled meanwhile
-    /// (see `prefetch`).
+    /// Prefetches, for the uniform picks to come if nothing is scheduled meanwhile, the
+    /// next one's task, the task [`TASK_LEAD`] picks after it and the queue slot
+    /// [`SLOT_LEAD`] after it (see `prefetch`). Each of those picks draws among one
+    /// candidate fewer than the one before.
     #[inline]
-    fn prefetch_next_pick(&self, heads: usize) {
-        let next = self.rng.peek_below(self.ready.len() + heads);
-        if let Some(runnable) = self.ready.get(next) {
+    fn prefetch_next_picks(&self, heads: usize) {
+        let candidates = self.ready.len() + heads;
+        debug_assert!(self.ready.len() >= PREFETCH_FROM && PREFETCH_FROM > SLOT_LEAD);
+        let ready = &self.ready;
+        let next = self.rng.peek_below(0, candidates);
+        if let Some(runnable) = next.and_then(|index| ready.get(index)) {
             prefetch_task(runnable);
+        }
+        let later = self.rng.peek_below(TASK_LEAD, candidates - TASK_LEAD);
+        if let Some(runnable) = later.and_then(|index| ready.get(index)) {
+            prefetch_task(runnable);
+        }
+        if let Some(slot) = self.rng.peek_below(SLOT_LEAD, candidates - SLOT_LEAD) {
+            prefetch_line(ready.as_ptr().wrapping_add(slot));
         }
     }
 
