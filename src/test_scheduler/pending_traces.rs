@@ -169,12 +169,27 @@ fn is_skipped(symbol: &str, location: Option<&str>) -> bool {
         // A path: its first segment is a crate.
         return SKIPPED.contains(&first);
     }
+    // A bare name: an inlined frame in a build with line tables only, which name no
+    // crate. Then the file tells.
     location.is_none_or(|file| {
-        file.contains("/rustc/")
+        is_own_source(file)
+            || file.contains("/rustc/")
             || file.contains("/library/")
             || file.contains("/async-task-")
             || file.contains("/futures-lite-")
     })
+}
+
+/// Whether `file` (a backtrace location, `file:line:column`) is in this crate's `src/`:
+/// the directory this file's own path (as rustc was given it: `src/...` when this crate is
+/// the package under test, absolute when it is a dependency) starts with.
+fn is_own_source(file: &str) -> bool {
+    let this = file!().replace('\\', "/");
+    let root = this
+        .strip_suffix("test_scheduler/pending_traces.rs")
+        .unwrap_or(&this);
+    let file = file.replace('\\', "/");
+    file.strip_prefix("./").unwrap_or(&file).starts_with(root)
 }
 
 /// Wraps the waker of every poll; the `WakerHook` the tracker is built with.
@@ -311,5 +326,19 @@ mod tests {
             "<my_tests::Stash as core::future::future::Future>::poll",
             Some("./tests/my_tests.rs:30:9"),
         ));
+    }
+
+    /// With line tables only (`debug = "line-tables-only"`), inlined frames carry a bare
+    /// name and no crate: the file tells.
+    #[test]
+    fn bare_names_are_judged_by_their_file() {
+        let own = file!().replace('\\', "/");
+        assert!(is_skipped("clone", Some(&alloc::format!("./{own}:229:45"))));
+        assert!(is_skipped(
+            "poll",
+            Some("/rustc/abc/library/core/src/future/future.rs:1:1")
+        ));
+        assert!(!is_skipped("stuck", Some("./tests/my_tests.rs:12:9")));
+        assert!(!is_skipped("helper", Some("/home/me/app/src/lib.rs:3:9")));
     }
 }
