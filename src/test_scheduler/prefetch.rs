@@ -3,13 +3,13 @@
 //! A seeded random pick jumps to a random task of the whole queue on every step. With a
 //! hundred thousand tasks queued they fill megabytes, well past the core's own cache, and
 //! each step would wait for its task's memory: first for the queue's slot, which holds the
-//! task's address, then for the task. The picks' draws are known steps ahead (the
-//! random stream's buffer holds them: `SeededRng::peek_below`), so each step fetches, as a pipeline, the queue slot of
-//! the pick [`SLOT_LEAD`] steps on and the task of the pick [`TASK_LEAD`] steps on (whose
-//! slot an earlier step fetched), and the next pick's task again in case the queue changed
-//! since. Two steps of lead hide a memory access that one step did not (BENCHMARKS.md,
-//! "the prefetch pipeline"). A wrong guess (the queue changed meanwhile) costs one wasted
-//! fetch; nothing the program sees depends on it.
+//! task's address, then for the task. The picks' draws are known steps ahead (the random
+//! stream's buffer holds them: `SeededRng::peek_below`), so each step fetches, as a
+//! pipeline, the queue slot of the pick [`SLOT_LEAD`] after the next, the task of the pick
+//! [`TASK_LEAD`] after the next (whose slot an earlier step fetched), and the next pick's
+//! task again in case the queue changed since. Two steps of lead hide a memory access that
+//! one step did not (BENCHMARKS.md, 2026-12-08). A wrong guess (the queue changed
+//! meanwhile) costs one wasted fetch; nothing the program sees depends on it.
 
 use crate::core::{Runnable, TaskMetadata};
 
