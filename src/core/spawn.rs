@@ -1,7 +1,7 @@
 //! The generic helpers on `dyn Scheduler`: spawning, timers and downcasting.
 //!
 //! Each spawn is one allocation (async-task's, which holds the future, the output and the
-//! schedule closure). The closure holds the task's [`Home`]: a `Weak` reference to the
+//! schedule closure). The closure holds the task's way home: a `Weak` reference to the
 //! scheduler, or the backend's own [`TaskQueue`](super::TaskQueue). Either way queued tasks
 //! do not keep the scheduler alive: once it is dropped, a woken task is cancelled and its
 //! awaiter sees that, instead of a leak or a hang.
@@ -17,7 +17,7 @@ use async_task::{ScheduleInfo, WithInfo};
 use super::metadata::{Priority, TaskLabel, TaskMetadata};
 use super::scheduler::{Runnable, Scheduler};
 use super::task::Task;
-use super::task_queue::{Home, Wake, send_to};
+use super::task_queue::{Home, Wake, send_home, send_to};
 use super::tracking;
 
 /// Futures that `spawn_foreground` accepts: any future with `std`, where a thread check
@@ -269,27 +269,52 @@ where
 {
     let (id, watch) = tracking::register(&**scheduler);
     let metadata = TaskMetadata::new(id, label, spawned_at).with_priority(priority);
-    // Only the home is captured (the label is in the metadata): a smaller task.
-    let home = Home::of(scheduler);
-    let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {
-        home.send(
-            runnable,
-            Wake::from_woken_while_running(info.woken_while_running),
-        );
-    });
     // With the TestScheduler's feature, a task it tracks gets an end guard (see `tracking`).
     #[cfg(feature = "test-scheduler")]
     let (runnable, task) = match watch.track(future, id) {
-        Ok(tracked) => builder(metadata).spawn(move |_| tracked, schedule),
-        Err(future) => builder(metadata).spawn(move |_| future, schedule),
+        Ok(tracked) => spawn_at_home(scheduler, metadata, tracked),
+        Err(future) => spawn_at_home(scheduler, metadata, future),
     };
     #[cfg(not(feature = "test-scheduler"))]
-    let (runnable, task) = builder(metadata).spawn(move |_| future, schedule);
+    let (runnable, task) = spawn_at_home(scheduler, metadata, future);
     match first {
         FirstRun::Now => send_to(&**scheduler, runnable, label),
         FirstRun::After(delay) => scheduler.schedule_after(delay, runnable),
     }
     Task::spawned(task, watch)
+}
+
+/// Spawns `future` with a schedule closure that holds only its way home: the backend's own
+/// queue, or the scheduler weakly. Two closure types, not one holding a [`Home`]: that enum
+/// of two fat pointers has no niche for its tag, so it is three words, and every wake
+/// matched on it. Without it a trivial `TestScheduler` task is 104 bytes, not 112 (a
+/// 112-byte malloc chunk, not 128), and the spawn helper takes 13 to 19 fewer instructions
+/// a task (`benches/instructions.rs`).
+#[inline]
+fn spawn_at_home<F>(
+    scheduler: &Arc<dyn Scheduler>,
+    metadata: TaskMetadata,
+    future: F,
+) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match Home::of(scheduler) {
+        Home::Queue(queue) => {
+            let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| {
+                queue.push(
+                    runnable,
+                    Wake::from_woken_while_running(info.woken_while_running),
+                );
+            });
+            builder(metadata).spawn(move |_| future, schedule)
+        }
+        Home::Scheduler(scheduler) => {
+            let schedule = move |runnable: Runnable| send_home(&scheduler, runnable);
+            builder(metadata).spawn(move |_| future, schedule)
+        }
+    }
 }
 
 /// `spawn_foreground` in a `TestScheduler` session (0: the main one; production schedulers

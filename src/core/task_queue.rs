@@ -157,7 +157,8 @@ impl Wake {
     }
 }
 
-/// What a spawned task holds to reach its scheduler on every wake.
+/// Where a spawned task goes on every wake. A foreground task's closure holds it; a
+/// background spawn matches on it once and builds a closure that holds only the pointer.
 pub(super) enum Home {
     /// The scheduler itself, weakly, so queued tasks do not keep it alive.
     Scheduler(Weak<dyn Scheduler>),
@@ -174,21 +175,6 @@ impl Home {
         }
     }
 
-    /// Sends a woken background task home. With no scheduler left, dropping the runnable
-    /// cancels the task.
-    #[inline]
-    pub(super) fn send(&self, runnable: Runnable, wake: Wake) {
-        match self {
-            Self::Queue(queue) => queue.push(runnable, wake),
-            Self::Scheduler(weak) => {
-                if let Some(scheduler) = weak.upgrade() {
-                    let label = runnable.metadata().label;
-                    send_to(&*scheduler, runnable, label);
-                }
-            }
-        }
-    }
-
     /// Sends a woken foreground task home. With no scheduler left, dropping the runnable
     /// cancels the task, on any thread: off its own thread the future inside is leaked, not
     /// dropped (see `ThreadBound`), and the awaiter still hears of the cancellation.
@@ -200,6 +186,16 @@ impl Home {
                 None => drop(runnable),
             },
         }
+    }
+}
+
+/// Sends a woken background task to its scheduler, held weakly. With no scheduler left,
+/// dropping the runnable cancels the task.
+#[inline]
+pub(super) fn send_home(scheduler: &Weak<dyn Scheduler>, runnable: Runnable) {
+    if let Some(scheduler) = scheduler.upgrade() {
+        let label = runnable.metadata().label;
+        send_to(&*scheduler, runnable, label);
     }
 }
 
