@@ -14,4 +14,4 @@ if ! command -v valgrind >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends valgrind </dev/null
 fi
 
-cargo bench --bench instructions -- --gate
+cargo bench --profile instructions --bench instructions -- --gate
