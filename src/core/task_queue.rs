@@ -1,5 +1,6 @@
 //! Where a woken task goes: [`TaskQueue`], a backend's optional fast path, and [`Home`],
-//! what every spawned task holds to find its way back.
+//! the way back a spawn picks for its task (a background task's closure keeps only the
+//! pointer inside; see `spawn_at_home`).
 //!
 //! By default a task holds a `Weak` of its scheduler and upgrades it on every wake. That is
 //! one atomic write to a reference count all threads share, on every wake: harmless on one
